@@ -1,0 +1,130 @@
+"""Getting finished spans out of the application thread, boundedly.
+
+The SDK's batch processor drops spans silently when its queue is full; obs promises that every
+drop is counted, so it brings its own small processor: ``on_end`` is a non-blocking put, one
+daemon thread exports batches with instrumentation suppressed (an instrumented HTTP client inside
+an exporter must not trace its own exports), and failures and overflow are counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from obs_core import _selfmetrics
+from obs_core._guard import guard
+
+logger = logging.getLogger("obs.export")
+
+_SUPPRESS_KEY = "suppress_instrumentation"  # the key OpenTelemetry instrumentations honour
+
+
+class _FlushTicket:
+    __slots__ = ("number",)
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+class BoundedExportProcessor(SpanProcessor):
+    """Batches finished spans to ``exporter`` from a background thread."""
+
+    def __init__(self, exporter: SpanExporter, *, name: str, max_queue_size: int = 8192,
+                 max_batch_size: int = 512, schedule_delay_s: float = 0.5) -> None:
+        self.exporter = exporter
+        self.name = name
+        self._queue: queue.Queue[ReadableSpan | object] = queue.Queue(max_queue_size)
+        self._max_batch = max_batch_size
+        self._delay = schedule_delay_s
+        self._flushed = threading.Condition()
+        self._flush_requests = 0
+        self._flush_done = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._work, name=f"obs-export-{name}", daemon=True)
+        self._thread.start()
+        _selfmetrics.register_gauge(f"queue.{name}", self._queue.qsize)
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self._closed or not span.context.trace_flags.sampled:
+            return
+        try:
+            self._queue.put_nowait(span)
+        except queue.Full:
+            _selfmetrics.count_drop(f"export_queue_full.{self.name}")
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        if self._closed:
+            return True
+        with self._flushed:
+            self._flush_requests += 1
+            ticket = self._flush_requests
+        try:
+            self._queue.put(_FlushTicket(ticket), timeout=timeout_millis / 1000)
+        except queue.Full:
+            return False
+        deadline = time.monotonic() + timeout_millis / 1000
+        with self._flushed:
+            while self._flush_done < ticket:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._thread.is_alive():
+                    return False
+                self._flushed.wait(remaining)
+        return True
+
+    def shutdown(self) -> None:
+        if self._closed:
+            return
+        self.force_flush(timeout_millis=5_000)
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+        with guard(f"export.{self.name}.shutdown"):
+            self.exporter.shutdown()
+
+    def _work(self) -> None:
+        token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+        try:
+            batch: list[ReadableSpan] = []
+            while True:
+                try:
+                    item = self._queue.get(timeout=self._delay)
+                except queue.Empty:
+                    self._export(batch)
+                    batch = []
+                    continue
+                if item is None:
+                    self._export(batch)
+                    return
+                if isinstance(item, _FlushTicket):
+                    self._export(batch)
+                    batch = []
+                    with self._flushed:
+                        self._flush_done = max(self._flush_done, item.number)
+                        self._flushed.notify_all()
+                    continue
+                batch.append(item)  # type: ignore[arg-type]
+                if len(batch) >= self._max_batch:
+                    self._export(batch)
+                    batch = []
+        finally:
+            otel_context.detach(token)
+
+    def _export(self, batch: Sequence[ReadableSpan]) -> None:
+        if not batch:
+            return
+        result = SpanExportResult.FAILURE
+        with guard(f"export.{self.name}"):
+            result = self.exporter.export(batch)
+        if result is not SpanExportResult.SUCCESS:
+            _selfmetrics.count_drop(f"export_failed.{self.name}", len(batch))

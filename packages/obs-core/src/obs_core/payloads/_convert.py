@@ -1,0 +1,163 @@
+"""FinishedRun → PayloadRecord: pure functions, run on the payload writer thread.
+
+The order matters and is the privacy contract of ``redacted`` mode: make JSON-like, clean
+text, hash the raw prompt, scrub, and only then cut to size. The result is the only form of
+the payload that ever reaches a store, a blob or the event log; if any step raises, the caller
+drops the run (counted) rather than writing something half-processed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from obs_core import _selfmetrics
+from obs_core._values import to_jsonable
+from obs_core.payloads._blobs import PayloadLimiter
+from obs_core.payloads._hashing import PromptHasher
+from obs_core.payloads.record import PayloadDocument, PayloadRecord, from_unix_ns
+from obs_core.runs import FinishedRun
+from obs_core.spans import SpanKind
+
+CAPTURED_KINDS = frozenset({SpanKind.LLM, SpanKind.TOOL, SpanKind.RETRIEVER, SpanKind.EMBEDDING})
+"""Runs whose payloads are worth keeping; chains and agents only repeat their children's."""
+
+_MAX_ITEMS = 1_000
+
+
+class SupportsScrub(Protocol):
+    """What capture needs from the shared scrubber (:class:`obs_core.payloads.Scrubber`)."""
+
+    def scrub(self, text: str) -> str: ...
+
+    def scrub_value(self, obj: Any) -> Any: ...
+
+
+def build_record(
+    run: FinishedRun,
+    *,
+    mode: Literal["redacted", "full"],
+    scrubber: SupportsScrub | None,
+    hasher: PromptHasher,
+    limiter: PayloadLimiter,
+) -> PayloadRecord | None:
+    """The record to store for ``run``, or ``None`` (counted) when it cannot be keyed."""
+    if not run.trace_id or not run.span_id:
+        # Without ids the record can neither be found from its trace nor written
+        # idempotently; the recorder only leaves them empty for spans that were not recorded.
+        _selfmetrics.count_drop("payload_missing_id")
+        return None
+    if mode == "redacted" and scrubber is None:
+        raise ValueError("redacted capture needs a scrubber")
+    kind = run.kind
+    end = run.end
+    raw_input = None if run.start.inputs is None else clean(to_jsonable(run.start.inputs,
+                                                                          max_items=_MAX_ITEMS))
+    prompt_hash = hasher.hash(raw_input)
+    keep_input = raw_input if kind is not SpanKind.EMBEDDING else None
+    raw_output: Any = None
+    documents: list[dict[str, Any]] = []
+    if end is not None and kind is not SpanKind.EMBEDDING:
+        if end.documents is not None:
+            documents = [clean(to_jsonable(d.model_dump(), max_items=_MAX_ITEMS))
+                         for d in end.documents]
+        if end.outputs is not None and not (kind is SpanKind.RETRIEVER and end.documents):
+            raw_output = clean(to_jsonable(end.outputs, max_items=_MAX_ITEMS))
+    error_message = clean(run.error_message) if run.error_message else None
+    session_id = run.conversation_id
+
+    if mode == "redacted" and scrubber is not None:
+        keep_input = scrubber.scrub_value(keep_input) if keep_input is not None else None
+        raw_output = scrubber.scrub_value(raw_output) if raw_output is not None else None
+        documents = [_scrub_document(d, scrubber) for d in documents]
+        error_message = scrubber.scrub(error_message) if error_message else None
+        session_id = scrubber.scrub(session_id) if session_id else None
+
+    key = f"{run.trace_id}-{run.span_id}"
+    cut = False
+    keep_input, was_cut = limiter.limit(keep_input, key=f"{key}-input")
+    cut |= was_cut
+    raw_output, was_cut = limiter.limit(raw_output, key=f"{key}-output")
+    cut |= was_cut
+    docs: list[PayloadDocument] = []
+    for index, doc in enumerate(documents):
+        content, was_cut = limiter.limit(doc.get("content"), key=f"{key}-doc{index}")
+        cut |= was_cut
+        docs.append(_document(doc, content))
+
+    usage = end.usage if end is not None else None
+    return PayloadRecord(
+        trace_id=run.trace_id,
+        span_id=run.span_id,
+        parent_span_id=run.parent_span_id,
+        kind=kind.value,
+        name=run.name,
+        model=(end.response_model if end is not None else None) or run.start.model,
+        provider=run.start.provider,
+        input_tokens=usage.input_tokens if usage is not None else None,
+        output_tokens=usage.output_tokens if usage is not None else None,
+        total_tokens=usage.total if usage is not None else None,
+        cost_usd=run.cost_usd,
+        timestamp=from_unix_ns(run.start_time_unix_ns),
+        duration_ms=run.duration_s * 1000.0,
+        status="error" if run.error_type is not None or end is None else "ok",
+        error_type=run.error_type,
+        error_message=error_message,
+        session_id=session_id,
+        user_cohort=run.user_cohort,
+        pipeline_version=run.pipeline_version,
+        capture=mode,
+        input=keep_input,
+        output=raw_output,
+        documents=docs,
+        embedding_input_count=end.embedding_input_count if end is not None else None,
+        embedding_dimensions=end.embedding_dimensions if end is not None else None,
+        prompt_hash=prompt_hash,
+        truncated=cut,
+    )
+
+
+def _scrub_document(doc: dict[str, Any], scrubber: SupportsScrub) -> dict[str, Any]:
+    out = dict(doc)
+    content = out.get("content")
+    if content is not None:
+        out["content"] = scrubber.scrub(content) if isinstance(content, str) else (
+            scrubber.scrub_value(content))
+    out["metadata"] = scrubber.scrub_value(out.get("metadata") or {})
+    if isinstance(out.get("id"), str):
+        out["id"] = scrubber.scrub(out["id"])  # ids are sometimes file paths or e-mail subjects
+    return out
+
+
+def _document(doc: dict[str, Any], content: Any) -> PayloadDocument:
+    score = doc.get("score")
+    metadata = doc.get("metadata")
+    doc_id = doc.get("id")
+    return PayloadDocument(
+        id=doc_id if isinstance(doc_id, str) else None,
+        score=float(score) if isinstance(score, (int, float)) else None,
+        content=content,
+        metadata=metadata if isinstance(metadata, dict) else {},
+    )
+
+
+def clean(value: Any) -> Any:
+    """JSON-like ``value`` with every string storable anywhere: lone surrogates (which UTF-8
+    cannot encode) and NUL characters (which PostgreSQL text and jsonb reject) replaced."""
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, dict):
+        return {_clean_text(k) if isinstance(k, str) else k: clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
+
+
+def _clean_text(text: str) -> str:
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "replace").decode("utf-8")
+    return text

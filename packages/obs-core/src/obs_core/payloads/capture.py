@@ -1,0 +1,128 @@
+"""The run observer that feeds the payload log.
+
+``on_run_end`` runs on the framework's callback thread, so it only checks the run kind and
+hands the :class:`~obs_core.runs.FinishedRun` to the writer queue. Serialising, hashing,
+scrubbing, size limiting and storing all happen on the writer thread; the record built there is
+the only form of the payload that reaches a store, a blob or the event log.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+from obs_core import _selfmetrics
+from obs_core.payloads._blobs import PayloadLimiter, sweep_blobs
+from obs_core.payloads._convert import CAPTURED_KINDS, SupportsScrub, build_record
+from obs_core.payloads._eventlog import PayloadEventLog
+from obs_core.payloads._hashing import PromptHasher
+from obs_core.payloads._writer import PayloadWriter
+from obs_core.payloads.record import PayloadRecord
+from obs_core.payloads.store import PayloadStore
+from obs_core.runs import FinishedRun
+
+logger = logging.getLogger("obs.payloads")
+
+
+class PayloadCapture:
+    """Records the payloads of model, tool, retriever and embedding runs (a
+    :class:`~obs_core.runs.RunObserver`).
+
+    ``mode`` is ``redacted`` (every text passes ``scrubber`` first; a scrubber failure drops the
+    record, it never falls back to raw text) or ``full``. Use :func:`build_capture` to get one
+    from :class:`PayloadSettings`; the constructor is for wiring your own store.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: PayloadStore | None,
+        hasher: PromptHasher,
+        mode: Literal["redacted", "full"] = "redacted",
+        scrubber: SupportsScrub | None = None,
+        limiter: PayloadLimiter | None = None,
+        event_log: PayloadEventLog | None = None,
+        ttl: timedelta | None = timedelta(days=30),
+        max_buffered: int = 10_000,
+        batch_size: int = 256,
+        flush_interval_s: float = 1.0,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 30.0,
+        purge_interval_s: float = 3600.0,
+    ) -> None:
+        if mode not in ("redacted", "full"):
+            raise ValueError(f"capture mode must be 'redacted' or 'full', got {mode!r}")
+        if mode == "redacted" and scrubber is None:
+            raise ValueError("redacted capture needs a scrubber")
+        self.mode = mode
+        self.store = store
+        self.ttl = ttl
+        self._event_log = event_log
+        self._limiter = limiter or PayloadLimiter(max_bytes=256 * 1024)
+        self._convert = functools.partial(
+            build_record, mode=mode, scrubber=scrubber, hasher=hasher, limiter=self._limiter,
+        )
+        self._writer: PayloadWriter[FinishedRun] = PayloadWriter(
+            convert=self._convert,
+            store=store,
+            sinks=(event_log.emit,) if event_log is not None else (),
+            max_queue=max_buffered,
+            max_pending=max_buffered,
+            batch_size=batch_size,
+            flush_interval_s=flush_interval_s,
+            retry_initial_s=retry_initial_s,
+            retry_max_s=retry_max_s,
+            maintenance=self.purge_expired if ttl is not None else None,
+            maintenance_interval_s=purge_interval_s,
+        )
+        _selfmetrics.register_gauge("payload_queue_depth", self._writer.queue_depth)
+        _selfmetrics.register_gauge("payload_pending_records", self._writer.pending_count)
+
+    def __repr__(self) -> str:
+        return f"PayloadCapture(mode={self.mode!r}, store={self.store!r})"
+
+    def on_run_end(self, run: FinishedRun) -> None:
+        """Called on the callback thread: filter by kind and enqueue, nothing else."""
+        if run.kind in CAPTURED_KINDS:
+            self._writer.submit(run)
+
+    def build(self, run: FinishedRun) -> PayloadRecord | None:
+        """The record ``run`` would be stored as, built synchronously (for tests and tools)."""
+        return self._convert(run)
+
+    @property
+    def store_available(self) -> bool:
+        """``False`` while the store is failing and records are being buffered."""
+        return self._writer.store_available
+
+    def purge_expired(self, *, now: datetime | None = None) -> int:
+        """Apply the TTL to the store and the blob directory; called by the writer every
+        purge interval. Returns the number of rows deleted one by one."""
+        if self.ttl is None:
+            return 0
+        cutoff = (now or datetime.now(timezone.utc)) - self.ttl
+        deleted = 0
+        if self.store is not None:
+            deleted = self.store.purge(older_than=cutoff).deleted_rows
+        blob_dir: Path | None = self._limiter.blob_dir
+        if blob_dir is not None:
+            sweep_blobs(blob_dir, older_than=cutoff)
+        return deleted
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Write everything captured so far; ``False`` if that did not finish in time."""
+        flushed = self._writer.flush(timeout)
+        if self._event_log is not None:
+            self._event_log.flush()
+        return flushed
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Flush, stop the writer and release the store; unwritten records are counted as
+        dropped. Safe to call twice."""
+        done = self._writer.close(timeout)
+        if self._event_log is not None:
+            self._event_log.close()
+        return done
