@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from _obs_support import Spans
 
+from _obs_support import Spans
 from obs_core import Recorder, RecorderSettings
 
 

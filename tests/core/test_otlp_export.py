@@ -63,7 +63,7 @@ def grpc_receiver() -> Iterator[tuple[str, Received]]:
     received = Received()
 
     class Service(trace_service_pb2_grpc.TraceServiceServicer):
-        def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
+        def Export(self, request: Any, context: Any) -> Any:
             received.add(request)
             return trace_service_pb2.ExportTraceServiceResponse()
 

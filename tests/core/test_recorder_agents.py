@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from _obs_support import Spans
 from opentelemetry.trace import StatusCode
 
+from _obs_support import Spans
 from obs_core import Recorder, RunEnd, RunStart, SpanKind, TokenUsage
 from obs_core import semconv as sc
 

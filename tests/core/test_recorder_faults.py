@@ -6,9 +6,9 @@ import time
 import uuid
 
 import pytest
-from _obs_support import Spans
 from opentelemetry.trace import StatusCode
 
+from _obs_support import Spans
 from obs_core import Recorder, RecorderSettings, RunEnd, RunStart, SpanKind, self_metrics
 from obs_core import semconv as sc
 

@@ -11,10 +11,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind as OtelKind
 from opentelemetry.trace import StatusCode
 
+from _obs_support import Spans
 from obs_core import Recorder, RetrievedDocument, RunEnd, RunStart, SpanKind, TokenUsage
 from obs_core import semconv as sc
-
-from _obs_support import Spans
 
 
 def _id() -> uuid.UUID:

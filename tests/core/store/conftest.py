@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from store_scenarios import TraceBuilder
 
+from core.store.store_scenarios import TraceBuilder
 from obs_core.store import SQLiteTraceStore
 
 

@@ -28,9 +28,10 @@ def at(ms: float) -> int:
 
 
 class TraceBuilder:
-    """Records spans with explicit times (ms after :data:`BASE_NS`) through the real SDK."""
+    """Records spans with explicit times (ms after ``base_ns``) through the real SDK."""
 
-    def __init__(self, store: SQLiteTraceStore) -> None:
+    def __init__(self, store: SQLiteTraceStore, *, base_ns: int = BASE_NS) -> None:
+        self.base_ns = base_ns
         self.provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
         self.exporter = TraceStoreExporter(store, close_store=False)
         self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
@@ -48,7 +49,7 @@ class TraceBuilder:
         context: Context | None = None,
     ) -> Iterator[Span]:
         span = self.tracer.start_span(
-            name, context=context, start_time=at(start_ms), attributes=attributes
+            name, context=context, start_time=self.at(start_ms), attributes=attributes
         )
         with trace.use_span(span, end_on_exit=False):
             yield span
@@ -56,7 +57,10 @@ class TraceBuilder:
             span.set_attribute(sc.ERROR_TYPE, type(error).__name__)
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, str(error)))
-        span.end(end_time=at(end_ms))
+        span.end(end_time=self.at(end_ms))
+
+    def at(self, ms: float) -> int:
+        return self.base_ns + int(ms * MS)
 
     def llm(self, *, start_ms: float, model: str = "gpt-4o-mini", input_tokens: int = 100,
             output_tokens: int = 20, cost: float = 0.001, **extra: Any) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, format_trace_id
-from store_scenarios import MS, TraceBuilder, at
 
+from core.store.store_scenarios import MS, TraceBuilder, at
 from obs_core import semconv as sc
 from obs_core.store import SQLiteTraceStore, TraceStatus, TraceSummary
 
@@ -60,12 +60,14 @@ def test_tokens_and_cost_come_from_model_spans_only(
 def test_embedding_tokens_count_towards_the_trace(
     store: SQLiteTraceStore, traces: TraceBuilder
 ) -> None:
-    with traces.span("index documents", start_ms=0, end_ms=50) as root:
-        with traces.span("embeddings text-embedding-3-small", start_ms=1, end_ms=20, attributes={
-            sc.OBS_SPAN_KIND: "embedding", sc.GEN_AI_REQUEST_MODEL: "text-embedding-3-small",
-            sc.GEN_AI_USAGE_INPUT_TOKENS: 42, sc.OBS_USAGE_COST_USD: 0.0001,
-        }):
-            pass
+    embedding = {
+        sc.OBS_SPAN_KIND: "embedding", sc.GEN_AI_REQUEST_MODEL: "text-embedding-3-small",
+        sc.GEN_AI_USAGE_INPUT_TOKENS: 42, sc.OBS_USAGE_COST_USD: 0.0001,
+    }
+    with traces.span("index documents", start_ms=0, end_ms=50) as root, traces.span(
+        "embeddings text-embedding-3-small", start_ms=1, end_ms=20, attributes=embedding
+    ):
+        pass
 
     summary = summary_of(store, format_trace_id(root.get_span_context().trace_id))
 

@@ -70,6 +70,8 @@ class RecorderSettings:
     """Told about every finished run (payload capture, evaluation hand-off)."""
     defaults: Mapping[str, str] = field(default_factory=dict)
     """Identity defaults for root runs: ``user_cohort``, ``pipeline_version``..."""
+    span_listeners: Sequence[Any] = ()
+    """Receive the facts of every finished span (alert engine, drift detector)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -113,16 +115,30 @@ class Recorder:
         from obs_core import __version__
         from obs_core._metrics_hook import span_metrics_for
 
-        self.settings = settings or RecorderSettings()
+        self._settings = settings or RecorderSettings()
         provider = tracer_provider or trace.get_tracer_provider()
         self._tracer = provider.get_tracer("obs", __version__, schema_url=_SCHEMA_URL)
-        self._metrics = span_metrics_for(meter_provider)
+        self._meter_provider = meter_provider
+        self._metrics = span_metrics_for(meter_provider, self._settings.span_listeners)
         self._runs: dict[RunId, _Run] = {}
         self._ended: OrderedDict[RunId, None] = OrderedDict()
         self._lock = threading.Lock()
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
         _recorders.add(self)
+
+    @property
+    def settings(self) -> RecorderSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: RecorderSettings) -> None:
+        """Reconfiguration: later events use the new settings; open runs keep their spans."""
+        from obs_core._metrics_hook import span_metrics_for
+
+        if tuple(value.span_listeners) != tuple(self._settings.span_listeners):
+            self._metrics = span_metrics_for(self._meter_provider, value.span_listeners)
+        self._settings = value
 
     # ------------------------------------------------------------------ public events
     @property
@@ -466,3 +482,30 @@ class _Failure:
     stop_reason: str | None
     attributes: dict[str, Any]
 
+
+_shared: dict[tuple[int, int], tuple[TracerProvider, MeterProvider | None, Recorder]] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_recorder(tracer_provider: TracerProvider | None = None,
+                    meter_provider: MeterProvider | None = None,
+                    settings: RecorderSettings | None = None) -> Recorder:
+    """The one recorder per (tracer provider, meter provider) pair in this process.
+
+    Entry points that may nest (the framework-free API, the OpenAI client wrapper, both
+    integrations) share it, so a model call made inside an agent of another entry point still
+    counts as that agent's step. ``settings`` replaces the recorder's settings (reconfigure).
+    """
+    provider = tracer_provider or trace.get_tracer_provider()
+    key = (id(provider), id(meter_provider))
+    with _shared_lock:
+        entry = _shared.get(key)
+        if entry is None:
+            recorder = Recorder(tracer_provider=provider, meter_provider=meter_provider,
+                                settings=settings)
+            _shared[key] = (provider, meter_provider, recorder)
+            return recorder
+        recorder = entry[2]
+    if settings is not None and recorder.settings is not settings:
+        recorder.settings = settings
+    return recorder

@@ -113,11 +113,18 @@ def configure(
     pipeline_version: str | None = None,
     user_cohort: str | None = None,
     observers: Sequence[RunObserver] = (),
+    alerts: Any = None,
+    alert_sinks: Sequence[Any] | None = None,
+    drift: bool | None = None,
     set_global: bool = True,
 ) -> Obs:
     """Set obs up. With no arguments: spans go to the local SQLite trace store, OTLP export turns
     on if ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, payloads are captured scrubbed, and message
     content stays off spans.
+
+    ``alerts``: ``True`` for the default rules, an :class:`obs_core.alerts.AlertsConfig` or a
+    list of rules; evaluated in-process and sent to ``alert_sinks`` (default: the log).
+    ``drift``: watch retrieval-score drift (on by default when alerts are on).
 
     Raises :class:`ObsConfigError` for values that cannot work (an unknown capture mode, a
     negative timeout, an OTLP protocol that is neither ``grpc`` nor ``http/protobuf``).
@@ -178,11 +185,13 @@ def configure(
                       otlp_endpoint=traces_endpoint, capture_content=capture,  # type: ignore[arg-type]
                       processors=processors)
         all_observers = list(observers)
-        scrub = _payloads_hook(runtime, payload_store, payload_ttl_days, hash_secret, all_observers)
+        scrub = _payloads_hook(runtime, capture, payload_store, payload_ttl_days, hash_secret,
+                               all_observers)
+        listeners = _alerts_hook(runtime, alerts, alert_sinks, drift, mp)
         runtime.settings = RecorderSettings(
             max_attribute_length=max_len, orphan_timeout_s=orphan, content_on_spans=on_spans,
             scrub=scrub if capture != "full" else None, prices=price_table,
-            observers=tuple(all_observers), defaults=defaults,
+            observers=tuple(all_observers), defaults=defaults, span_listeners=tuple(listeners),
         )
         _current = runtime
         if not _atexit_registered:
@@ -369,8 +378,49 @@ def _build_meter_provider(port: int | None, otlp_endpoint: str | None, protocol:
     return mp
 
 
-def _payloads_hook(runtime: Obs, store: str | Path | bool | None, ttl_days: float | None,
-                   secret: str | None, observers: list[RunObserver]) -> Any:
+def _alerts_hook(runtime: Obs, alerts: Any, sinks: Sequence[Any] | None, drift: bool | None,
+                 meter_provider: MeterProvider | None) -> list[Any]:
+    """The alert engine and drift detector, fed with the facts of every finished span."""
+    if not alerts and not drift:
+        return []
+    from obs_core.alerts import AlertEngine, AlertsConfig, default_rules
+    from obs_core.drift import DriftDetector
+
+    if alerts is True or (drift and not alerts):
+        rules = default_rules() if alerts else []
+    elif isinstance(alerts, AlertsConfig):
+        rules = list(alerts.rules)
+    else:
+        rules = list(alerts or [])
+    engine = AlertEngine(rules, sinks=list(sinks) if sinks is not None else None)
+    listeners: list[Any] = [engine]
+    if drift is not False:
+        detector = DriftDetector(meter_provider=meter_provider, tracer_provider=runtime.tracer_provider)
+        engine.watch_drift(detector)
+        listeners.append(detector)
+    if meter_provider is not None:
+        engine.register_metrics(meter_provider)
+    engine.start()
+    runtime.closers.append(_Stopper(engine))
+    return listeners
+
+
+class _Stopper:
+    """Adapts objects with ``stop()`` to the flush/close protocol of ``Obs.closers``."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def flush(self, timeout_s: float) -> None:
+        return
+
+    def close(self) -> None:
+        self.target.stop()
+
+
+def _payloads_hook(runtime: Obs, capture: str, store: str | Path | bool | None,
+                   ttl_days: float | None, secret: str | None,
+                   observers: list[RunObserver]) -> Any:
     """Payload capture and the shared scrubber; wired in once the payloads package is present."""
     try:
         from obs_core.payloads import Scrubber

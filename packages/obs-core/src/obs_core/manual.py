@@ -26,27 +26,20 @@ from opentelemetry.trace import TracerProvider
 
 from obs_core._guard import guard
 from obs_core._openai_response import end_from_openai_response
-from obs_core._recorder import Recorder
+from obs_core._recorder import Recorder, shared_recorder
 from obs_core.config import current_settings, ensure_configured
 from obs_core.runs import RunEnd, RunStart
 from obs_core.spans import RetrievedDocument, SpanKind, TokenUsage, UsageSource
 
 _current_run: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar(
     "obs_current_run", default=None)
-_default_recorder: Recorder | None = None
 
 
 def _recorder(tracer_provider: TracerProvider | None,
               meter_provider: MeterProvider | None) -> Recorder:
-    global _default_recorder
-    if tracer_provider is not None or meter_provider is not None:
-        return Recorder(tracer_provider=tracer_provider, meter_provider=meter_provider,
-                        settings=current_settings())
-    ensure_configured()
-    settings = current_settings()
-    if _default_recorder is None or _default_recorder.settings is not settings:
-        _default_recorder = Recorder(settings=settings)
-    return _default_recorder
+    if tracer_provider is None and meter_provider is None:
+        ensure_configured()
+    return shared_recorder(tracer_provider, meter_provider, current_settings())
 
 
 class Run:

@@ -19,7 +19,7 @@ from opentelemetry.trace import TracerProvider
 
 from obs_core._guard import guard
 from obs_core._openai_response import end_from_openai_response, field, usage_from_openai
-from obs_core._recorder import Recorder
+from obs_core._recorder import Recorder, shared_recorder
 from obs_core.config import current_settings, ensure_configured
 from obs_core.manual import _current_run
 from obs_core.runs import RunEnd, RunStart
@@ -41,8 +41,7 @@ def instrument_openai(client: Any, *, provider: str = "openai",
         return client
     if tracer_provider is None and meter_provider is None:
         ensure_configured()
-    recorder = Recorder(tracer_provider=tracer_provider, meter_provider=meter_provider,
-                        settings=current_settings())
+    recorder = shared_recorder(tracer_provider, meter_provider, current_settings())
     originals: dict[str, tuple[Any, Any]] = {}
     completions = field(field(client, "chat"), "completions")
     if completions is not None and callable(getattr(completions, "create", None)):
@@ -74,18 +73,16 @@ EndFn = Callable[[Any], RunEnd]
 
 def _wrap(create: Any, recorder: Recorder, provider: str, make_start: StartFn,
           make_end: EndFn) -> Any:
-    if inspect.iscoroutinefunction(create):
-        @functools.wraps(create)
-        async def acall(*args: Any, **kwargs: Any) -> Any:
-            run_id = _begin(recorder, kwargs, provider, make_start)
-            try:
-                result = await create(*args, **kwargs)
-            except BaseException as exc:
-                recorder.error(run_id, exc)
-                raise
-            return _finish(recorder, run_id, result, kwargs, make_end)
+    """One wrapper for sync and async clients: an async client's ``create`` returns an awaitable
+    (its coroutine-ness is hidden behind decorators, so it is recognised by the result)."""
 
-        return acall
+    async def finish_later(run_id: uuid.UUID, pending: Any, kwargs: dict[str, Any]) -> Any:
+        try:
+            result = await pending
+        except BaseException as exc:
+            recorder.error(run_id, exc)
+            raise
+        return _finish(recorder, run_id, result, kwargs, make_end)
 
     @functools.wraps(create)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -95,6 +92,8 @@ def _wrap(create: Any, recorder: Recorder, provider: str, make_start: StartFn,
         except BaseException as exc:
             recorder.error(run_id, exc)
             raise
+        if inspect.isawaitable(result):
+            return finish_later(run_id, result, kwargs)
         return _finish(recorder, run_id, result, kwargs, make_end)
 
     return call

@@ -69,6 +69,10 @@ def open_trace_store(args: argparse.Namespace) -> SQLiteTraceStore:
         raise CliError(f"no trace store at {path} (pass --db or set ${TRACE_STORE_ENV})")
     try:
         return SQLiteTraceStore(path)
+    except (sqlite3.Error, OSError):
+        pass  # perhaps another user's store we may only read
+    try:
+        return SQLiteTraceStore(path, read_only=True)
     except (sqlite3.Error, OSError) as exc:
         raise CliError(f"cannot open trace store {path}: {exc}") from exc
 
@@ -100,8 +104,11 @@ def point_in_time_ns(text: str) -> int:
     """A relative age (``1h`` = one hour ago) or an ISO 8601 date/time (local time if naive)."""
     if _DURATION_RE.match(text):
         return time.time_ns() - duration_ns(text)
+    iso = text.strip()
+    if iso.endswith(("Z", "z")):  # Python 3.10 does not read the UTC designator
+        iso = iso[:-1] + "+00:00"
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"invalid time {text!r} (examples: 1h, 2d, 2025-01-31, 2025-01-31T14:00)"

@@ -77,7 +77,8 @@ def open_payload_store(args: argparse.Namespace, target: Path | str) -> PayloadS
     from obs_core.payloads._postgres_store import PostgresPayloadStore
 
     try:
-        return PostgresPayloadStore(target, schema=args.pg_schema, table=args.pg_table)
+        return PostgresPayloadStore(target, schema=args.pg_schema, table=args.pg_table,
+                                    pooled=False)
     except (ImportError, ValueError) as exc:
         raise CliError(str(exc)) from exc
 
@@ -168,6 +169,8 @@ def _text_lines(value: Any) -> list[str]:
     if isinstance(value, dict) and BLOB_KEY in value:
         info = value[BLOB_KEY]
         return [f"[{info.get('original_bytes')} bytes stored in {clean(info.get('path'))}]"]
+    if isinstance(value, dict) and "role" in value and "content" in value:
+        value = [value]  # a single response message
     if _is_messages(value):
         out: list[str] = []
         for message in value:

@@ -113,7 +113,7 @@ def fmt_duration(ns: int) -> str:
 
 
 def fmt_offset(ns: int) -> str:
-    return "+" + fmt_duration(max(ns, 0))
+    return "+" + fmt_duration(ns) if ns > 0 else "+0ms"
 
 
 def fmt_tokens(count: int) -> str:

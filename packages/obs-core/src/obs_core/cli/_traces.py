@@ -54,7 +54,8 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--name", metavar="TEXT", help="root span name contains TEXT")
     parser.add_argument("--model", help="a model call used this model (exact name)")
     parser.add_argument("--session", metavar="ID", help="session / conversation id")
-    parser.add_argument("--pipeline-version", metavar="VERSION")
+    parser.add_argument("--pipeline-version", metavar="VERSION",
+                        help="runs recorded with this obs.pipeline.version")
     parser.add_argument("--limit-hit", action="store_true",
                         help="only traces where an agent reached its step limit")
     parser.add_argument("--min-duration", type=duration_ns, metavar="DURATION",

@@ -42,7 +42,8 @@ def render_tree(spans: list[SpanRecord], *, trace_start_ns: int, options: TreeOp
     by_id = {span.span_id: span for span in spans}
     children: dict[str, list[SpanRecord]] = {}
     roots: list[SpanRecord] = []
-    for span in sorted(spans, key=lambda s: (s.start_time_ns, s.span_id)):
+    ordered = sorted(spans, key=lambda s: (s.start_time_ns, s.span_id))
+    for span in ordered:
         parent = span.parent_span_id
         if parent is not None and parent in by_id and parent != span.span_id:
             children.setdefault(parent, []).append(span)
@@ -51,15 +52,25 @@ def render_tree(spans: list[SpanRecord], *, trace_start_ns: int, options: TreeOp
 
     lines: list[str] = []
     seen: set[str] = set()
-    # (span, prefix of this span's line, prefix its descendants inherit)
-    stack: list[tuple[SpanRecord, str, str]] = [(root, "", "") for root in reversed(roots)]
+    # Spans in a corrupt parent cycle have no root above them; they are drawn as roots too.
+    for root in [*roots, *ordered]:
+        if root.span_id not in seen:
+            _draw(root, children, trace_start_ns, options, lines, seen)
+    return lines
+
+
+def _draw(root: SpanRecord, children: dict[str, list[SpanRecord]], trace_start_ns: int,
+          options: TreeOptions, lines: list[str], seen: set[str]) -> None:
     g = options.glyphs
+    # (span, prefix of this span's line, prefix its descendants inherit); a stack, not
+    # recursion, so a very deep trace cannot exhaust the interpreter's stack.
+    stack: list[tuple[SpanRecord, str, str]] = [(root, "", "")]
     while stack:
         span, line_prefix, child_prefix = stack.pop()
-        if span.span_id in seen:  # a corrupt parent cycle must not loop forever
+        if span.span_id in seen:
             continue
         seen.add(span.span_id)
-        kids = children.get(span.span_id, [])
+        kids = [kid for kid in children.get(span.span_id, []) if kid.span_id not in seen]
         lines.append(_span_line(span, trace_start_ns, line_prefix, options))
         detail_prefix = " " * _TIME_COLUMNS + child_prefix + (g.pipe if kids else g.blank)
         lines.extend(
@@ -72,7 +83,6 @@ def render_tree(spans: list[SpanRecord], *, trace_start_ns: int, options: TreeOp
                 child_prefix + (g.last if last else g.branch),
                 child_prefix + (g.blank if last else g.pipe),
             ))
-    return lines
 
 
 def _span_line(span: SpanRecord, trace_start_ns: int, prefix: str, options: TreeOptions) -> str:
@@ -110,11 +120,13 @@ def _model_parts(attrs: Mapping[str, Any], glyphs: Glyphs) -> list[str]:
 def _error_text(span: SpanRecord) -> str:
     error_type = _str(span.attributes, semconv.ERROR_TYPE)
     message = span.status_message or _exception_message(span)
+    if error_type and message and message.startswith(f"{error_type}:"):
+        error_type = None  # the message already names it ("ValueError: ...")
     text = "ERROR"
     if error_type:
         text += f" {clean(error_type)}"
     if message:
-        text += f": {clean(message, max_len=_MESSAGE_WIDTH)}"
+        text += f"{':' if error_type else ''} {clean(message, max_len=_MESSAGE_WIDTH)}"
     return text
 
 

@@ -3,12 +3,12 @@
 The model behind the groundedness score. Each claim of the answer is reduced to checkable terms
 (content words, entities, numbers, negations) and scored three ways:
 
-* **term support** – is each term anywhere in the contexts? Numbers and entities weigh most;
+* **term support** - is each term anywhere in the contexts? Numbers and entities weigh most;
   generic words little; terms the answer copied from the question almost nothing, since
   restating the question is no evidence for the answer.
-* **locality** – are the terms together in one context sentence? A claim stitched from words of
+* **locality** - are the terms together in one context sentence? A claim stitched from words of
   unrelated passages ("X was founded in 1987" where 1987 belongs to Y) fails here.
-* **phrase support** – do the answer's adjacent term pairs ("Hot Rod … 1987", "Lake Erie
+* **phrase support** - do the answer's adjacent term pairs ("Hot Rod … 1987", "Lake Erie
   State Park") also stand near each other, in order, in the contexts?
 
 An unsupported term counts ``UNSUPPORTED_PENALTY`` times as much as a supported one: one
@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from obs_core.evals._text import Term, split_claims, split_sentences, terms, wordlist
 
@@ -142,7 +143,7 @@ class ContextIndex:
 
 def _near_spelling(a: str, b: str) -> bool:
     common = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         common += 1
@@ -180,8 +181,8 @@ def assess(
     for number, (text, found) in enumerate(claims):
         best = index.best_sentence(found)
         best_keys = index.sentence_keys[best] if best is not None else frozenset()
-        similarity = similarities[number] if similarities is not None else None
-        semantic = SEMANTIC_CREDIT * _ramp(similarity) if similarity is not None else 0.0
+        claim_similarity = similarities[number] if similarities is not None else None
+        semantic = SEMANTIC_CREDIT * _ramp(claim_similarity) if claim_similarity is not None else 0.0
         checks: list[TermCheck] = []
         for t in found:
             weight = KIND_WEIGHT[t.kind] * (GENERIC_FACTOR if t.kind == "word" and t.key in generic else 1.0)
@@ -216,7 +217,7 @@ def assess(
                 checks=checks,
                 broken_phrases=broken,
                 evidence=index.sentences[best] if best is not None else None,
-                similarity=similarity,
+                similarity=claim_similarity,
             )
         )
     return reports
@@ -236,7 +237,7 @@ def _penalised(items: Sequence[tuple[float, float]]) -> float:
 def _phrase_support(checks: Sequence[TermCheck], index: ContextIndex, *, discount: bool) -> tuple[float | None, list[str]]:
     supported = total = 0.0
     broken: list[str] = []
-    for a, b in zip(checks, checks[1:]):
+    for a, b in pairwise(checks):
         if a.term.kind == "negation" or b.term.kind == "negation":
             continue
         if b.term.position - a.term.position > 2:

@@ -56,10 +56,15 @@ MONTHS = frozenset(
 )
 
 
+def read_data(filename: str) -> str:
+    """A text file shipped in ``obs_core/evals/_data``."""
+    return resources.files("obs_core.evals").joinpath("_data").joinpath(filename).read_text(encoding="utf-8")
+
+
 @cache
 def wordlist(name: str) -> frozenset[str]:
     """A lexicon from ``_data/<name>.txt``: one entry a line, ``#`` starts a comment."""
-    text = resources.files(__package__).joinpath("_data", f"{name}.txt").read_text(encoding="utf-8")
+    text = read_data(f"{name}.txt")
     entries = (line.split("#", 1)[0].strip().lower() for line in text.splitlines())
     return frozenset(entry for entry in entries if entry)
 
@@ -112,9 +117,7 @@ def raw_tokens(text: str) -> list[str]:
             token = token[:-2]
         if "'" in token and not token[0].isdigit():
             token = token.replace("'", "")
-        for part in token.split("_"):
-            if part:
-                tokens.append(part)
+        tokens.extend(part for part in token.split("_") if part)
     return tokens
 
 

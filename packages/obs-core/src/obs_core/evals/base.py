@@ -208,7 +208,7 @@ class BaseEvaluator(ABC):
         started = time.perf_counter()
         try:
             result = self._evaluate(sample)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the one place a crashing evaluator becomes data
             return self._failure(exc, started)
         return result.model_copy(update={"duration_ms": _elapsed_ms(started)})
 
@@ -216,7 +216,7 @@ class BaseEvaluator(ABC):
         started = time.perf_counter()
         try:
             result = await self._aevaluate(sample)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the one place a crashing evaluator becomes data
             return self._failure(exc, started)
         return result.model_copy(update={"duration_ms": _elapsed_ms(started)})
 

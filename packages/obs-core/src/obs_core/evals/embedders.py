@@ -13,6 +13,7 @@ import logging
 import threading
 import urllib.request
 import zlib
+from itertools import pairwise
 from typing import Any, Protocol, runtime_checkable
 
 from obs_core.evals._text import fold, raw_tokens, stem, wordlist
@@ -67,7 +68,7 @@ class HashingEmbedder:
         words = [stem(token) for token in (fold(t) for t in raw_tokens(text)) if token not in stop]
         features = list(words)
         if self.pairs:
-            features.extend(f"{a} {b}" for a, b in zip(words, words[1:]))
+            features.extend(f"{a} {b}" for a, b in pairwise(words))
         vector = [0.0] * self.dimensions
         for feature in features:
             digest = zlib.crc32(feature.encode("utf-8"))

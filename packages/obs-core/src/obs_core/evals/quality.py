@@ -58,7 +58,9 @@ def measure_detection(
     evaluator: Evaluator, *, good: Sequence[EvalSample], bad: Sequence[EvalSample], threshold: float
 ) -> DetectionQuality:
     """Score both sets and summarise; failures are counted, not scored."""
-    good_scores, bad_scores, failures = [], [], 0
+    good_scores: list[float] = []
+    bad_scores: list[float] = []
+    failures = 0
     for samples, into in ((good, good_scores), (bad, bad_scores)):
         for sample in samples:
             outcome = evaluator.evaluate(sample)

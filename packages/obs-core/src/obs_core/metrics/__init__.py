@@ -17,7 +17,6 @@ from obs_core.metrics._dashboard import grafana_dashboard
 from obs_core.metrics._evaluation import DEFAULT_HALLUCINATION_EVALUATORS, EvaluationMetrics
 from obs_core.metrics._export import (
     ObsMeterProvider,
-    OtlpProtocol,
     PrometheusEndpoint,
     build_meter_provider,
 )
@@ -95,7 +94,6 @@ __all__ = [
     "MetricSpec",
     "MetricsSpanProcessor",
     "ObsMeterProvider",
-    "OtlpProtocol",
     "PrometheusEndpoint",
     "SpanFacts",
     "SpanFactsListener",

@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
@@ -21,7 +21,6 @@ from obs_core.metrics._processor import METER_NAME
 
 logger = logging.getLogger("obs.metrics")
 
-OtlpProtocol = Literal["grpc", "http/protobuf"]
 DEFAULT_PROMETHEUS_HOST = "127.0.0.1"
 
 

@@ -112,35 +112,47 @@ def span_facts(span: ReadableSpan) -> SpanFacts | None:
     error_type = _str(attrs.get(sc.ERROR_TYPE))
     if error_type is None and span.status.status_code is StatusCode.ERROR:
         error_type = OTHER_ERROR
-    limit_hit = attrs.get(sc.OBS_AGENT_MAX_ITERATIONS_REACHED) is True or (
-        error_type == sc.ERROR_AGENT_LIMIT
-    )
     ctx = span.context
-    return SpanFacts(
-        kind=kind,
-        name=span.name,
-        operation=operation,
-        provider=_str(attrs.get(sc.GEN_AI_PROVIDER_NAME)),
-        model=_str(attrs.get(sc.GEN_AI_REQUEST_MODEL)),
-        error_type=error_type,
-        duration_s=max(0.0, (end_ns - start_ns) / 1e9),
-        end_time_s=end_ns / 1e9,
-        time_to_first_chunk_s=_float(attrs.get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)),
-        input_tokens=_int(attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS)),
-        output_tokens=_int(attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)),
-        cost_usd=_float(attrs.get(sc.OBS_USAGE_COST_USD)),
-        agent_name=_str(attrs.get(sc.GEN_AI_AGENT_NAME)) if kind == "agent" else None,
-        agent_steps=_int(attrs.get(sc.OBS_AGENT_STEP_COUNT)),
-        agent_limit_hit=limit_hit,
-        tool_name=(_str(attrs.get(sc.GEN_AI_TOOL_NAME)) or span.name) if kind == "tool" else None,
-        retrieval_scores=_floats(attrs.get(sc.OBS_RETRIEVAL_SCORES)),
-        data_source=(_str(attrs.get(sc.GEN_AI_DATA_SOURCE_ID)) or span.name)
-        if kind == "retriever" else None,
-        pipeline_version=_str(attrs.get(sc.OBS_PIPELINE_VERSION)),
-        user_cohort=_str(attrs.get(sc.OBS_USER_COHORT)),
-        trace_id=ctx.trace_id if ctx is not None else 0,
-        span_id=ctx.span_id if ctx is not None else 0,
-    )
+    common: dict[str, Any] = {
+        "kind": kind,
+        "name": span.name,
+        "operation": operation,
+        "model": _str(attrs.get(sc.GEN_AI_REQUEST_MODEL)),
+        "error_type": error_type,
+        "duration_s": max(0.0, (end_ns - start_ns) / 1e9),
+        "end_time_s": end_ns / 1e9,
+        "pipeline_version": _str(attrs.get(sc.OBS_PIPELINE_VERSION)),
+        "user_cohort": _str(attrs.get(sc.OBS_USER_COHORT)),
+        "trace_id": ctx.trace_id if ctx is not None else 0,
+        "span_id": ctx.span_id if ctx is not None else 0,
+    }
+    # Read only what this kind of span is measured by: on_end runs for every span.
+    if kind in ("llm", "embedding"):
+        return SpanFacts(
+            **common,
+            provider=_str(attrs.get(sc.GEN_AI_PROVIDER_NAME)),
+            time_to_first_chunk_s=_float(attrs.get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)),
+            input_tokens=_int(attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS)),
+            output_tokens=_int(attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)),
+            cost_usd=_float(attrs.get(sc.OBS_USAGE_COST_USD)),
+        )
+    if kind == "agent":
+        return SpanFacts(
+            **common,
+            agent_name=_str(attrs.get(sc.GEN_AI_AGENT_NAME)),
+            agent_steps=_int(attrs.get(sc.OBS_AGENT_STEP_COUNT)),
+            agent_limit_hit=attrs.get(sc.OBS_AGENT_MAX_ITERATIONS_REACHED) is True
+            or error_type == sc.ERROR_AGENT_LIMIT,
+        )
+    if kind == "tool":
+        return SpanFacts(**common, tool_name=_str(attrs.get(sc.GEN_AI_TOOL_NAME)) or span.name)
+    if kind == "retriever":
+        return SpanFacts(
+            **common,
+            retrieval_scores=_floats(attrs.get(sc.OBS_RETRIEVAL_SCORES)),
+            data_source=_str(attrs.get(sc.GEN_AI_DATA_SOURCE_ID)) or span.name,
+        )
+    return SpanFacts(**common)
 
 
 def _str(value: object) -> str | None:

@@ -13,11 +13,13 @@ from obs_core.payloads._postgres_store import PostgresPayloadStore
 from obs_core.payloads._sqlite_store import SQLitePayloadStore
 from obs_core.payloads.capture import PayloadCapture
 from obs_core.payloads.record import CaptureMode, PayloadDocument, PayloadRecord
+from obs_core.payloads.scrubber import Finding, PiiKind, PlaceholderMap, Scrubber, ScrubSession
 from obs_core.payloads.settings import PayloadSettings, build_capture, open_store
 from obs_core.payloads.store import PayloadStore, PayloadStoreUnavailable, PurgeResult
 
 __all__ = [
     "CaptureMode",
+    "Finding",
     "PayloadCapture",
     "PayloadDocument",
     "PayloadEventLog",
@@ -25,9 +27,13 @@ __all__ = [
     "PayloadSettings",
     "PayloadStore",
     "PayloadStoreUnavailable",
+    "PiiKind",
+    "PlaceholderMap",
     "PostgresPayloadStore",
     "PurgeResult",
     "SQLitePayloadStore",
+    "ScrubSession",
+    "Scrubber",
     "build_capture",
     "open_store",
 ]

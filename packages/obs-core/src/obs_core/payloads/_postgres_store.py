@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+import contextlib
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,9 @@ class PostgresPayloadStore:
 
     ``dsn`` is a libpq connection string or URL; its password never appears in ``repr``, logs
     or raised messages. Nothing connects until the first call, so constructing the store with
-    the server down is fine: the writer retries until it comes back.
+    the server down is fine: the writer retries until it comes back. ``pooled=False`` opens a
+    plain connection per call instead, which fails at once when the server refuses (the pool
+    waits ``connect_timeout_s`` for a connection): right for one-shot command-line use.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class PostgresPayloadStore:
         table: str = "obs_payloads",
         connect_timeout_s: float = 5.0,
         max_connections: int = 4,
+        pooled: bool = True,
     ) -> None:
         self._psycopg, self._psycopg_pool = _import_psycopg()
         self._dsn = dsn
@@ -76,6 +80,7 @@ class PostgresPayloadStore:
         self.table = _rows.check_identifier(table, "table")
         self._timeout = connect_timeout_s
         self._max_connections = max_connections
+        self._pooled = pooled
         self._pool: ConnectionPool[Any] | None = None
         self._pool_lock = threading.Lock()
         self._schema_ready = False
@@ -183,7 +188,7 @@ class PostgresPayloadStore:
         :class:`PayloadStoreUnavailable` with the password masked."""
         psycopg = self._psycopg
         try:
-            with self._get_pool().connection(timeout=self._timeout) as conn:
+            with self._connect() as conn:
                 if not self._schema_ready:
                     self._create_schema(conn)
                 yield conn
@@ -192,6 +197,12 @@ class PostgresPayloadStore:
             raise PayloadStoreUnavailable(message) from None
         except psycopg.Error as exc:
             raise type(exc)(redact_message(str(exc), self._dsn)) from None
+
+    def _connect(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
+        if self._pooled:
+            return self._get_pool().connection(timeout=self._timeout)
+        conn: psycopg.Connection[Any] = self._psycopg.connect(self._dsn, **self._connect_kwargs())
+        return conn
 
     def _get_pool(self) -> ConnectionPool[Any]:
         with self._pool_lock:
@@ -218,6 +229,9 @@ class PostgresPayloadStore:
             extra["connect_timeout"] = max(1, int(self._timeout))
         if "application_name" not in given:
             extra["application_name"] = "obs-payloads"
+        if "options" not in given:
+            # A stuck statement must not stall the writer forever; it retries instead.
+            extra["options"] = "-c statement_timeout=60000"
         return extra
 
     def _create_schema(self, conn: psycopg.Connection[Any]) -> None:

@@ -4,11 +4,13 @@
 hands the :class:`~obs_core.runs.FinishedRun` to the writer queue. Serialising, hashing,
 scrubbing, size limiting and storing all happen on the writer thread; the record built there is
 the only form of the payload that reaches a store, a blob or the event log.
+
+Because the run is read later, on another thread, integrations must hand over payloads they no
+longer mutate (they convert framework objects into fresh JSON-like values, which satisfies this).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,7 +18,12 @@ from typing import Literal
 
 from obs_core import _selfmetrics
 from obs_core.payloads._blobs import PayloadLimiter, sweep_blobs
-from obs_core.payloads._convert import CAPTURED_KINDS, SupportsScrub, build_record
+from obs_core.payloads._convert import (
+    CAPTURED_KINDS,
+    SupportsScrub,
+    TraceScrubbers,
+    build_record,
+)
 from obs_core.payloads._eventlog import PayloadEventLog
 from obs_core.payloads._hashing import PromptHasher
 from obs_core.payloads._writer import PayloadWriter
@@ -62,11 +69,11 @@ class PayloadCapture:
         self.ttl = ttl
         self._event_log = event_log
         self._limiter = limiter or PayloadLimiter(max_bytes=256 * 1024)
-        self._convert = functools.partial(
-            build_record, mode=mode, scrubber=scrubber, hasher=hasher, limiter=self._limiter,
-        )
+        self._mode: Literal["redacted", "full"] = mode
+        self._hasher = hasher
+        self._scrubbers = TraceScrubbers(scrubber) if scrubber is not None else None
         self._writer: PayloadWriter[FinishedRun] = PayloadWriter(
-            convert=self._convert,
+            convert=self.build,
             store=store,
             sinks=(event_log.emit,) if event_log is not None else (),
             max_queue=max_buffered,
@@ -90,8 +97,13 @@ class PayloadCapture:
             self._writer.submit(run)
 
     def build(self, run: FinishedRun) -> PayloadRecord | None:
-        """The record ``run`` would be stored as, built synchronously (for tests and tools)."""
-        return self._convert(run)
+        """The record for ``run``: what the writer thread stores, callable directly by tools
+        and tests. Records of one trace share numbered placeholders (``<EMAIL_1>``)."""
+        scrubbers = self._scrubbers
+        return build_record(
+            run, mode=self._mode, hasher=self._hasher, limiter=self._limiter,
+            scrubber=scrubbers.for_trace(run.trace_id) if scrubbers is not None else None,
+        )
 
     @property
     def store_available(self) -> bool:

@@ -49,34 +49,47 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     attributes = excluded.attributes, events = excluded.events
 """
 
-_AGGREGATE: Final = """
-SELECT MIN(start_time_ns), MAX(end_time_ns), COUNT(*), SUM(input_tokens), SUM(output_tokens),
-       TOTAL(cost_usd), SUM(is_error), SUM(agent_steps), MAX(agent_step_limit),
-       MAX(agent_limit_hit), MIN(session_id), MIN(pipeline_version), MIN(service_name)
-FROM spans WHERE trace_id = ?
-"""
-
-# A parentless span is the true root; when the trace began elsewhere, the obs root; else the
-# earliest span.
-_ROOT: Final = """
-SELECT span_id, name, kind, session_id, pipeline_version, service_name
-FROM spans WHERE trace_id = ?
-ORDER BY parent_span_id IS NOT NULL, is_obs_root DESC, start_time_ns, span_id
-LIMIT 1
-"""
-
-_MODELS: Final = """
-SELECT model FROM spans WHERE trace_id = ? AND model IS NOT NULL
-GROUP BY model ORDER BY MIN(start_time_ns), model
-"""
-
-_UPSERT_TRACE: Final = """
+# One statement refreshes the summary of every trace a batch touched (the ids arrive as one
+# JSON array parameter). The root is the parentless span if stored, else the obs root (the
+# trace began in another process), else the earliest span. `WHERE true` keeps SQLite's
+# parser from reading ON CONFLICT as a join constraint.
+_REFRESH_SUMMARIES: Final = """
 INSERT INTO traces (
     trace_id, root_span_id, root_name, root_kind, start_time_ns, end_time_ns, duration_ns,
     span_count, input_tokens, output_tokens, total_tokens, cost_usd, error_count, status,
     agent_steps, agent_step_limit, agent_limit_hit, models, session_id, pipeline_version,
     service_name
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+)
+SELECT
+    agg.trace_id, root.span_id, root.name, root.kind, agg.start_ns, agg.end_ns,
+    agg.end_ns - agg.start_ns, agg.span_count, agg.input_tokens, agg.output_tokens,
+    agg.input_tokens + agg.output_tokens, agg.cost_usd, agg.errors,
+    CASE WHEN agg.errors > 0 THEN 'ERROR' ELSE 'OK' END,
+    agg.steps, agg.step_limit, agg.limit_hit,
+    (SELECT json_group_array(model) FROM (
+        SELECT model FROM spans AS m
+        WHERE m.trace_id = agg.trace_id AND m.model IS NOT NULL
+        GROUP BY model ORDER BY MIN(m.start_time_ns), model)),
+    COALESCE(root.session_id, agg.any_session),
+    COALESCE(root.pipeline_version, agg.any_pipeline),
+    COALESCE(root.service_name, agg.any_service)
+FROM (
+    SELECT trace_id, MIN(start_time_ns) AS start_ns, MAX(end_time_ns) AS end_ns,
+           COUNT(*) AS span_count, SUM(input_tokens) AS input_tokens,
+           SUM(output_tokens) AS output_tokens, TOTAL(cost_usd) AS cost_usd,
+           SUM(is_error) AS errors, SUM(agent_steps) AS steps,
+           MAX(agent_step_limit) AS step_limit, MAX(agent_limit_hit) AS limit_hit,
+           MIN(session_id) AS any_session, MIN(pipeline_version) AS any_pipeline,
+           MIN(service_name) AS any_service
+    FROM spans
+    WHERE trace_id IN (SELECT value FROM json_each(?))
+    GROUP BY trace_id
+) AS agg
+JOIN spans AS root ON root.trace_id = agg.trace_id AND root.span_id = (
+    SELECT r.span_id FROM spans AS r WHERE r.trace_id = agg.trace_id
+    ORDER BY r.parent_span_id IS NOT NULL, r.is_obs_root DESC, r.start_time_ns, r.span_id
+    LIMIT 1)
+WHERE true
 ON CONFLICT (trace_id) DO UPDATE SET
     root_span_id = excluded.root_span_id, root_name = excluded.root_name,
     root_kind = excluded.root_kind, start_time_ns = excluded.start_time_ns,
@@ -165,8 +178,7 @@ class SQLiteTraceStore:
             conn.executemany(
                 "INSERT OR IGNORE INTO trace_models (trace_id, model) VALUES (?, ?)", model_rows
             )
-            for trace_id in trace_ids:
-                _refresh_summary(conn, trace_id)
+            conn.execute(_REFRESH_SUMMARIES, (json.dumps(trace_ids),))
 
     def purge(self, older_than_ns: int) -> int:
         with self._write_lock, self._borrow() as conn, _transaction(conn):
@@ -268,24 +280,6 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def _refresh_summary(conn: sqlite3.Connection, trace_id: str) -> None:
-    (start, end, span_count, input_tokens, output_tokens, cost, errors, steps, step_limit,
-     limit_hit, any_session, any_pipeline, any_service) = conn.execute(
-        _AGGREGATE, (trace_id,)
-    ).fetchone()
-    root_id, root_name, root_kind, root_session, root_pipeline, root_service = conn.execute(
-        _ROOT, (trace_id,)
-    ).fetchone()
-    models = [str(row[0]) for row in conn.execute(_MODELS, (trace_id,))]
-    conn.execute(_UPSERT_TRACE, (
-        trace_id, root_id, root_name, root_kind, start, end, end - start, span_count,
-        input_tokens, output_tokens, input_tokens + output_tokens, cost, errors,
-        (TraceStatus.ERROR if errors else TraceStatus.OK).value, steps, step_limit, limit_hit,
-        json.dumps(models), root_session or any_session, root_pipeline or any_pipeline,
-        root_service or any_service,
-    ))
 
 
 def _where(flt: TraceFilter) -> tuple[str, tuple[Any, ...]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from obs_core.testing._replies import ScriptedReply
-from obs_core.testing._script import RecordedRequest, _text_of
+from obs_core.testing._script import RecordedRequest, message_text
 from obs_core.testing._tokens import (
     count_tokens,
     default_logprob,
@@ -67,10 +67,13 @@ def choice_count(request: RecordedRequest) -> int:
 
 
 def chat_prompt_tokens(request: RecordedRequest) -> int:
-    """Tokens of every message's text plus the names and arguments of the tool calls in it."""
+    """Tokens of every message's text plus the names and arguments of the tool calls in it.
+
+    Tool definitions, roles and images are not counted: the numbers only need to be
+    deterministic and derivable by a test, not to match a real tokenizer."""
     total = 0
     for message in request.messages:
-        total += count_tokens(_text_of(message.get("content")))
+        total += count_tokens(message_text(message.get("content")))
         calls = message.get("tool_calls")
         for call in calls if isinstance(calls, list) else []:
             function = call.get("function") if isinstance(call, dict) else None

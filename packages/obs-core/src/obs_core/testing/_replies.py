@@ -162,7 +162,9 @@ class ScriptedReply:
         **options: Any,
     ) -> ScriptedReply:
         """An answer that calls one function, e.g. ``tool_call("get_weather", {"city": "Paris"})``."""
-        call = ScriptedToolCall(name=name, arguments=arguments or {}, call_id=call_id)
+        call = ScriptedToolCall(
+            name=name, arguments={} if arguments is None else arguments, call_id=call_id
+        )
         return cls(content=content, tool_calls=(call,), **options)
 
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any
 from obs_core.testing._replies import GENERATION_ENDPOINTS, Endpoint, ScriptedReply
 
 
-def _text_of(content: Any) -> str:
+def message_text(content: Any) -> str:
     """Text of a message ``content``: a string or a list of parts, of which text parts count."""
     if isinstance(content, str):
         return content
@@ -77,7 +77,7 @@ class RecordedRequest:
         legacy completion, or the embeddings input (several inputs joined by newlines)."""
         if self.endpoint == "chat":
             messages = self.messages
-            return _text_of(messages[-1].get("content")) if messages else ""
+            return message_text(messages[-1].get("content")) if messages else ""
         if self.endpoint == "completions":
             return "\n".join(_strings(self.body.get("prompt")))
         if self.endpoint == "embeddings":
@@ -92,6 +92,8 @@ class ReportedUsage:
     request_index: int
     endpoint: Endpoint
     response_id: str
+    """The response's ``id``; embeddings responses carry none on the wire, so theirs is only
+    for telling entries apart."""
     model: str
     prompt_tokens: int
     completion_tokens: int
@@ -178,7 +180,10 @@ class Script:
             reply = self.responder
         if reply is None or isinstance(reply, ScriptedReply):
             return reply
-        return reply(request)
+        produced = reply(request)
+        if not isinstance(produced, ScriptedReply):
+            raise TypeError(f"a responder returned {type(produced).__name__}, not ScriptedReply")
+        return produced
 
     def _take_rule_or_queued(self, request: RecordedRequest) -> ScriptedReply | Responder | None:
         with self._lock:
