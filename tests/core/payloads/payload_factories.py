@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from obs_core.payloads import PayloadCapture, PayloadRecord, PayloadStore
+from obs_core.payloads import PayloadCapture, PayloadRecord, PayloadStore, Scrubber
 from obs_core.payloads._blobs import PayloadLimiter
 from obs_core.payloads._hashing import PromptHasher
 from obs_core.runs import FinishedRun, RunEnd, RunStart
@@ -127,31 +127,8 @@ def make_capture(store: PayloadStore | None, **options: Any) -> PayloadCapture:
     return PayloadCapture(store=store, **options)
 
 
-def real_scrubber() -> Any:
-    try:
-        from obs_core.payloads import Scrubber  # type: ignore[attr-defined]
-    except ImportError:  # TEMPORARY until the shared scrubber lands
-        return _StandIn()
+def real_scrubber() -> Scrubber:
     return Scrubber()
-
-
-class _StandIn:
-    import re as _re
-
-    _pat = _re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\b(?:\d[ -]?){13,16}\b|sk-[\w-]{20,}")
-
-    def scrub(self, text: str) -> str:
-        return self._pat.sub("<REDACTED>", text)
-
-    def scrub_value(self, obj: Any) -> Any:
-        if isinstance(obj, str):
-            return self.scrub(obj)
-        if isinstance(obj, list):
-            return [self.scrub_value(v) for v in obj]
-        if isinstance(obj, dict):
-            return {k: ("<REDACTED>" if k in ("api_key", "password") else self.scrub_value(v))
-                    for k, v in obj.items()}
-        return obj
 
 
 def limiter(max_bytes: int, *, blob_dir: Path | None = None) -> PayloadLimiter:

@@ -149,7 +149,7 @@ def test_the_prompt_hash_is_keyed_and_taken_before_scrubbing() -> None:
     assert len(hashes) == 3
 
 
-def test_only_captured_runs_are_converted_on_the_writer_thread(store: SQLitePayloadStore) -> None:
+def test_conversion_and_scrubbing_happen_on_the_writer_thread_not_the_callback(store: SQLitePayloadStore) -> None:
     seen_threads: list[str] = []
     inner = real_scrubber()
 

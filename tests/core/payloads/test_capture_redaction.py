@@ -22,6 +22,7 @@ from core.payloads.payload_factories import (
     make_capture,
     make_run,
     raw_bytes,
+    trace_id,
 )
 from obs_core import self_metrics
 from obs_core.payloads import PayloadEventLog, PostgresPayloadStore, SQLitePayloadStore
@@ -85,6 +86,23 @@ def test_the_stored_records_still_say_what_happened(tmp_path: Path) -> None:
     assert record.name == "charge"
     assert record.output.startswith("charged ")
     assert set(record.input) == {"card", "api_key"}
+
+
+def test_placeholders_are_numbered_consistently_within_a_trace(tmp_path: Path) -> None:
+    store = SQLitePayloadStore(tmp_path / "payloads.db")
+    capture = make_capture(store)
+    other_email = "bertrand.nilsen@example.net"
+    first, second = trace_id(), trace_id()
+    capture.on_run_end(make_run(trace=first, inputs=f"from {PLANTED_EMAIL} to {other_email}"))
+    capture.on_run_end(make_run(SpanKind.TOOL, trace=first, inputs={"to": other_email}))
+    capture.on_run_end(make_run(trace=second, inputs=f"cc {other_email}"))
+    assert capture.flush(5)
+    llm, tool = store.get_trace(first)
+    [elsewhere] = store.get_trace(second)
+    capture.close()
+    assert llm.input == "from <EMAIL_1> to <EMAIL_2>"
+    assert tool.input == {"to": "<EMAIL_2>"}
+    assert elsewhere.input == "cc <EMAIL_1>"
 
 
 @pytest.mark.lenient

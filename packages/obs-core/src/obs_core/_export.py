@@ -93,7 +93,11 @@ class BoundedExportProcessor(SpanProcessor):
             self.exporter.shutdown()
 
     def _work(self) -> None:
-        token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+        ctx = otel_context.set_value(_SUPPRESS_KEY, True)
+        api_key = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", None)
+        if api_key is not None:  # the key newer instrumentations check
+            ctx = otel_context.set_value(api_key, True, ctx)
+        token = otel_context.attach(ctx)
         try:
             batch: list[ReadableSpan] = []
             while True:

@@ -318,7 +318,7 @@ class Recorder:
         span = run.span
         if span is not None:
             self._close_span(run, span, end, failure, cost)
-        if self.settings.observers and span is not None:
+        if self.settings.observers and span is not None and span.get_span_context().trace_flags.sampled:
             self._notify(run, end, failure, duration, cost)
 
     def _account(self, run: _Run, end: RunEnd | None, failure: _Failure | None,

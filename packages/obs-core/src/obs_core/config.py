@@ -358,9 +358,14 @@ def _otlp_exporter(endpoint: str, protocol: str, is_full: bool) -> SpanExporter:
 
 
 def _trace_store_exporter(path: Path) -> SpanExporter:
+    import sqlite3
+
     from obs_core.store import SQLiteTraceStore, TraceStoreExporter
 
-    return TraceStoreExporter(SQLiteTraceStore(path))
+    try:
+        return TraceStoreExporter(SQLiteTraceStore(path))
+    except (sqlite3.Error, OSError) as exc:
+        raise ObsConfigError(f"cannot open the trace store {path}: {exc}") from exc
 
 
 def _build_meter_provider(port: int | None, otlp_endpoint: str | None, protocol: str,
@@ -421,10 +426,25 @@ class _Stopper:
 def _payloads_hook(runtime: Obs, capture: str, store: str | Path | bool | None,
                    ttl_days: float | None, secret: str | None,
                    observers: list[RunObserver]) -> Any:
-    """Payload capture and the shared scrubber; wired in once the payloads package is present."""
-    try:
-        from obs_core.payloads import Scrubber
-    except ImportError:
-        return None
+    """The shared scrubber, and payload capture into the payload store (unless ``none``)."""
+    from obs_core.payloads import PayloadSettings, Scrubber, build_capture
+
     scrubber = Scrubber()
+    if store is None:
+        raw = _env.OBS_PAYLOAD_STORE.get()
+        if raw is not None and raw.strip().lower() in {"false", "0", "no", "off", "none"}:
+            store = False
+        elif raw:
+            store = raw
+    if ttl_days is None:
+        ttl_days = _env.parse_number(_env.OBS_PAYLOAD_TTL_DAYS)
+    settings = PayloadSettings(
+        capture=capture,  # type: ignore[arg-type]
+        store=store, ttl_days=ttl_days if ttl_days is not None else 30.0,
+        hash_secret=secret or _env.OBS_HASH_SECRET.get(),
+    )
+    captured = build_capture(settings, scrubber)
+    if captured is not None:
+        observers.append(captured)
+        runtime.closers.append(captured)
     return scrubber.scrub

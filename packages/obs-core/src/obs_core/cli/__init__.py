@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "obs_core.cli._purge",
     "obs_core.cli._rules",
     "obs_core.cli._dashboard",
+    "obs_core.cli._ui",
 )
 """Modules that each contribute one or more subcommands, in help order."""
 

@@ -17,6 +17,8 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol, runtime_checkabl
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from obs_core._selfmetrics import count_internal_error
+
 logger = logging.getLogger("obs.evals")
 
 __all__ = [
@@ -238,6 +240,8 @@ class BaseEvaluator(ABC):
     def _failure(self, exc: Exception, started: float) -> EvalFailure:
         error_type = type(exc).__name__
         key = (self.name, error_type)
+        if not isinstance(exc, MissingInputError):
+            count_internal_error(f"evaluator:{self.name}")
         if key not in self._logged_failures and not isinstance(exc, MissingInputError):
             self._logged_failures.add(key)
             logger.warning("evaluator %s failed with %s", self.name, error_type, exc_info=exc)

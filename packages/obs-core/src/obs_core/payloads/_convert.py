@@ -8,6 +8,7 @@ drops the run (counted) rather than writing something half-processed.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any, Literal, Protocol
 
@@ -37,26 +38,28 @@ class TraceScrubbers:
     """One scrub session per trace, so ``<EMAIL_1>`` means the same address in every record of
     a trace. Sessions of the most recent ``max_traces`` traces are kept; a trace whose runs end
     further apart than that starts numbering afresh, which stays correct, only less linked.
-    Used from the writer thread only."""
+    """
 
     def __init__(self, scrubber: SupportsScrub, *, max_traces: int = 1024) -> None:
         self._scrubber = scrubber
         self._max = max_traces
         self._sessions: OrderedDict[str, SupportsScrub] = OrderedDict()
+        self._lock = threading.Lock()
 
     def for_trace(self, trace_id: str) -> SupportsScrub:
         session_factory = getattr(self._scrubber, "session", None)
         if not callable(session_factory):
             return self._scrubber  # a plain scrubber without numbered placeholders
-        session = self._sessions.get(trace_id)
-        if session is None:
-            session = session_factory()
-            self._sessions[trace_id] = session
-            if len(self._sessions) > self._max:
-                self._sessions.popitem(last=False)
-        else:
-            self._sessions.move_to_end(trace_id)
-        return session
+        with self._lock:
+            session = self._sessions.get(trace_id)
+            if session is None:
+                session = session_factory()
+                self._sessions[trace_id] = session
+                if len(self._sessions) > self._max:
+                    self._sessions.popitem(last=False)
+            else:
+                self._sessions.move_to_end(trace_id)
+            return session
 
 
 def build_record(

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import structlog
 
+from obs_core._paths import ensure_private_dir
 from obs_core.payloads.record import PayloadRecord
 
 EVENT_NAME = "obs.payload"
@@ -29,7 +30,8 @@ class PayloadEventLog:
         self._owned: TextIO | None = None
         if isinstance(target, (str, Path)):
             path = Path(target).expanduser()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.exists():
+                ensure_private_dir(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self._owned = os.fdopen(fd, "a", encoding="utf-8")
             stream: TextIO = self._owned

@@ -97,11 +97,12 @@ _CACHE_LIMIT: Final = 50_000
 
 
 def classify(word: str, lists: NameLists) -> int:
-    """The class of one capitalised word (possessive ``'s`` already removed), memoised: prompts
-    repeat their vocabulary, and a dict hit is cheaper than folding and three set lookups."""
+    """The class of one capitalised word, ignoring a possessive ``'s``. Memoised: prompts repeat
+    their vocabulary, and a dict hit is cheaper than folding and three set lookups."""
     cls = _classes.get(word)
     if cls is None:
-        cls = _classify(word, lists)
+        bare = word[:-2] if word.endswith(("'s", "’s")) else word
+        cls = _classify(bare, lists) if bare else COMMON
         if len(_classes) >= _CACHE_LIMIT:
             _classes.clear()
         _classes[word] = cls

@@ -115,35 +115,46 @@ def find_names(text: str, lowered: str | None = None) -> list[Finding]:
 
 
 def _runs(text: str, lists: NameLists) -> Iterator[list[Token]]:
-    """Runs of adjacent capitalised words; runs made only of common words are skipped."""
-    run: list[Token] = []
-    interesting = False
-    prev_end = -1
-    prev_joinable = False
-    n = len(text)
-    for m in _CAP_WORD.finditer(text):
-        start, end = m.span()
-        word = m.group()
-        if word[-1] == "s" and word.endswith(("'s", "’s")):
-            word, end = word[:-2], end - 2
-        if len(word) == 1 and end < n and text[end] == ".":
-            cls = INITIAL
-        else:
-            cls = classify(word, lists)
-        if run:
-            gap = text[prev_end:start]
-            if not (prev_joinable and len(run) < _MAX_RUN and (
-                gap in _JOINERS or (gap in (". ", ".") and run[-1][3] in (TITLE, INITIAL)))):
-                if interesting:
-                    yield run
-                run = []
-                interesting = False
-        run.append((start, end, word, cls))
-        interesting = interesting or cls != COMMON
-        prev_end = m.end()
-        prev_joinable = end == prev_end  # a possessive ends the name
-    if interesting:
-        yield run
+    """Runs of adjacent capitalised words around every word that is not a common one.
+
+    Most capitalised words in a prompt are common (sentence starts, products, places), so the
+    words are classified in bulk first and runs are only built around the rest.
+    """
+    spans = [m.span() for m in _CAP_WORD.finditer(text)]
+    words = [text[s:e] for s, e in spans]
+    classes = [classify(w, lists) for w in words]
+    last = len(spans) - 1
+    covered = -1
+    for k, cls in enumerate(classes):
+        if cls == COMMON or k <= covered:
+            continue
+        a = k
+        while a > 0 and k - a < _MAX_RUN - 1 and _adjacent(text, spans, words, classes, a - 1):
+            a -= 1
+        b = k
+        while b < last and b - a < _MAX_RUN - 1 and _adjacent(text, spans, words, classes, b):
+            b += 1
+        covered = b
+        yield [_token(text, spans[t], words[t], classes[t]) for t in range(a, b + 1)]
+
+
+def _adjacent(text: str, spans: list[tuple[int, int]], words: list[str], classes: list[int],
+              t: int) -> bool:
+    """Whether word ``t + 1`` continues the name that word ``t`` is part of."""
+    word = words[t]
+    if word.endswith(("'s", "’s")):
+        return False  # a possessive ends the name
+    gap = text[spans[t][1]:spans[t + 1][0]]
+    return gap in _JOINERS or (gap in (". ", ".") and (len(word) == 1 or classes[t] == TITLE))
+
+
+def _token(text: str, span: tuple[int, int], word: str, cls: int) -> Token:
+    start, end = span
+    if word.endswith(("'s", "’s")):
+        word, end = word[:-2], end - 2
+    if len(word) == 1 and text.startswith(".", end):
+        cls = INITIAL
+    return (start, end, word, cls)
 
 
 def _names_in_run(text: str, run: list[Token]) -> Iterator[Finding]:

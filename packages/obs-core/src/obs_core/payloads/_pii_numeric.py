@@ -9,7 +9,7 @@ Every pattern here is bounded or anchored on a separator so that matching stays 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Final
 
 from obs_core.payloads._pii_findings import Finding, PiiKind
@@ -25,7 +25,14 @@ from obs_core.payloads._pii_validators import (
 NUMERIC_KINDS: Final = frozenset({PiiKind.PHONE, PiiKind.CARD, PiiKind.SSN, PiiKind.IP,
                                   PiiKind.IBAN})
 
-_CLUSTER: Final = re.compile(r"[0-9](?=[0-9() .\-/]{6})[0-9()]*(?:[ .\-/][ (]?[0-9()]+)*")
+# A cluster starts at a digit that begins nine or more digits (cards, phones, SSNs, IBANs), an
+# IPv4 address, a seven-digit local number (for labelled phones) or follows a "+". Dates,
+# prices, versions and counts fail the lookahead inside the regex engine, never reaching Python.
+_CLUSTER: Final = re.compile(
+    r"[0-9](?=(?:[ .\-/()]{0,2}[0-9]){8}|[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]"
+    r"|[0-9]{2}[ .\-][0-9]{4}(?![0-9])|(?<=\+[0-9]))"
+    r"[0-9()]*(?:[ .\-/][ (]?[0-9()]+)*"
+)
 
 _PHONE_INTL: Final = re.compile(
     r"(?<![\w+])\+(?:[0-9]{7,15}|[0-9]{1,4}"
@@ -64,6 +71,7 @@ def find_numeric(text: str, kinds: frozenset[str]) -> list[Finding]:
     """Every phone, card, SSN, IPv4 and IBAN finding among ``kinds`` in ``text``."""
     out: list[Finding] = []
     iban_done = -1
+    n = len(text)
     cards, ssns = PiiKind.CARD in kinds, PiiKind.SSN in kinds
     phones, ips, ibans = PiiKind.PHONE in kinds, PiiKind.IP in kinds, PiiKind.IBAN in kinds
     for cluster in _CLUSTER.finditer(text):
@@ -72,38 +80,54 @@ def find_numeric(text: str, kinds: frozenset[str]) -> list[Finding]:
         plus = lo > 0 and text[lo - 1] == "+"
         if lo and text[lo - 1] in "+(":
             lo -= 1
-        digits = len(group) - sum(group.count(ch) for ch in " .-/()")
+        digits = len(group) - sum([group.count(ch) for ch in _SEPARATORS])
         before = len(out)
         if cards and digits >= 13:
-            out.extend(_cards(text, lo, hi))
+            _cards(text, lo, hi, out)
         if ssns and digits >= 9:
-            out.extend(_ssns(text, lo, hi))
+            _match_all(_SSN, PiiKind.SSN, text, lo, hi, out, _ssn_valid)
         if phones and (digits >= 9 or (plus and digits >= 8)):
-            out.extend(_phones(text, lo, hi))
+            _phones(text, lo, hi, out)
         if ips and "." in group:
-            out.extend(_ipv4s(text, lo, hi))
-        if ibans and hi > iban_done and _IBAN_HINT.search(text, max(0, lo - 44), hi):
-            found = list(_ibans(text, max(lo - 44, iban_done, 0), min(len(text), hi + 44)))
-            out.extend(found)
-            iban_done = max([hi, *(f.end for f in found)])
+            _match_all(_IPV4, PiiKind.IP, text, lo, hi, out, _ipv4_valid)
+        if ibans and digits >= 10 and hi > iban_done and _IBAN_HINT.search(
+                text, max(0, lo - 44), hi):
+            found = len(out)
+            _ibans(text, max(lo - 44, iban_done, 0), min(n, hi + 44), out)
+            iban_done = max([hi, *(f.end for f in out[found:])])
         if len(out) == before and 7 <= digits <= 15:
-            out.extend(_labelled(text, lo, hi, kinds))
+            _labelled(text, lo, hi, kinds, out)
     return out
 
 
-def _spans(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
-    return pattern.finditer(text, lo, hi)
+_SEPARATORS: Final = (" ", ".", "-", "/", "(", ")")
 
 
-def _finding(kind: str, text: str, start: int, end: int) -> Finding:
-    return Finding(kind=kind, start=start, end=end, value=text[start:end])
+def _add(out: list[Finding], kind: str, text: str, start: int, end: int) -> None:
+    out.append(Finding(kind=kind, start=start, end=end, value=text[start:end]))
 
 
-def _cards(text: str, lo: int, hi: int) -> Iterator[Finding]:
-    for m in _spans(_CARD, text, lo, hi):
+def _match_all(pattern: re.Pattern[str], kind: str, text: str, lo: int, hi: int,
+               out: list[Finding], valid: Callable[[str, re.Match[str]], bool]) -> None:
+    for m in pattern.finditer(text, lo, hi):
+        if valid(text, m):
+            _add(out, kind, text, m.start(), m.end())
+
+
+def _ssn_valid(text: str, m: re.Match[str]) -> bool:
+    return ssn_ok(m.group(1), m.group(3), m.group(4))
+
+
+def _ipv4_valid(text: str, m: re.Match[str]) -> bool:
+    return ip_ok(m.group()) and not _VERSION_CONTEXT.search(text, max(0, m.start() - 12),
+                                                            m.start())
+
+
+def _cards(text: str, lo: int, hi: int, out: list[Finding]) -> None:
+    for m in _CARD.finditer(text, lo, hi):
         end = _card_end(m.group())
         if end:
-            yield _finding(PiiKind.CARD, text, m.start(), m.start() + end)
+            _add(out, PiiKind.CARD, text, m.start(), m.start() + end)
 
 
 def _card_end(candidate: str) -> int:
@@ -123,37 +147,23 @@ def _card_end(candidate: str) -> int:
     return 0
 
 
-def _ssns(text: str, lo: int, hi: int) -> Iterator[Finding]:
-    for m in _spans(_SSN, text, lo, hi):
-        if ssn_ok(m.group(1), m.group(3), m.group(4)):
-            yield _finding(PiiKind.SSN, text, m.start(), m.end())
-
-
-def _phones(text: str, lo: int, hi: int) -> Iterator[Finding]:
-    for m in _spans(_PHONE_INTL, text, lo, hi):
+def _phones(text: str, lo: int, hi: int, out: list[Finding]) -> None:
+    for m in _PHONE_INTL.finditer(text, lo, hi):
         if 8 <= len(digits_of(m.group())) <= 15:
-            yield _finding(PiiKind.PHONE, text, m.start(), m.end())
-    for m in _spans(_PHONE_NANP, text, lo, hi):
-        yield _finding(PiiKind.PHONE, text, m.start(), m.end())
-    for m in _spans(_PHONE_TRUNK, text, lo, hi):
+            _add(out, PiiKind.PHONE, text, m.start(), m.end())
+    for m in _PHONE_NANP.finditer(text, lo, hi):
+        _add(out, PiiKind.PHONE, text, m.start(), m.end())
+    for m in _PHONE_TRUNK.finditer(text, lo, hi):
         digits = digits_of(m.group())
-        limit = 15 if digits.startswith("00") else 12
-        if 9 <= len(digits) <= limit:
-            yield _finding(PiiKind.PHONE, text, m.start(), m.end())
+        if 9 <= len(digits) <= (15 if digits.startswith("00") else 12):
+            _add(out, PiiKind.PHONE, text, m.start(), m.end())
 
 
-def _ipv4s(text: str, lo: int, hi: int) -> Iterator[Finding]:
-    for m in _spans(_IPV4, text, lo, hi):
-        if ip_ok(m.group()) and not _VERSION_CONTEXT.search(text, max(0, m.start() - 12),
-                                                             m.start()):
-            yield _finding(PiiKind.IP, text, m.start(), m.end())
-
-
-def _ibans(text: str, lo: int, hi: int) -> Iterator[Finding]:
-    for m in _spans(_IBAN, text, lo, hi):
+def _ibans(text: str, lo: int, hi: int, out: list[Finding]) -> None:
+    for m in _IBAN.finditer(text, lo, hi):
         end = _iban_end(text, m.start(), m.group())
         if end:
-            yield _finding(PiiKind.IBAN, text, m.start(), end)
+            _add(out, PiiKind.IBAN, text, m.start(), end)
 
 
 def _iban_end(text: str, start: int, candidate: str) -> int:
@@ -175,14 +185,20 @@ def _iban_end(text: str, start: int, candidate: str) -> int:
     return 0
 
 
-def _labelled(text: str, lo: int, hi: int, kinds: frozenset[str]) -> Iterator[Finding]:
+def _labelled(text: str, lo: int, hi: int, kinds: frozenset[str], out: list[Finding]) -> None:
     """Unformatted numbers that a label names: ``Phone: 5551234567``, ``SSN 123456789``."""
-    digits = digits_of(text[lo:hi])
     context = max(0, lo - 40)
+    window = text[context:lo].lower()
+    if not any(hint in window for hint in _LABEL_HINTS):
+        return
+    digits = digits_of(text[lo:hi])
     if PiiKind.SSN in kinds and len(digits) == 9 and _SSN_LABEL.search(text, context, lo):
         if ssn_ok(digits[:3], digits[3:5], digits[5:]):
-            yield _finding(PiiKind.SSN, text, lo, hi)
+            _add(out, PiiKind.SSN, text, lo, hi)
             return
     if PiiKind.PHONE in kinds and _PHONE_LABEL.search(text, context, lo):
-        yield _finding(PiiKind.PHONE, text, lo, hi)
+        _add(out, PiiKind.PHONE, text, lo, hi)
 
+
+_LABEL_HINTS: Final = ("phone", "tel", "mobile", "cell", "fax", "whatsapp", "sms", " me ", "ssn",
+                       "social", "soc")

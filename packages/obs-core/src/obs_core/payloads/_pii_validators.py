@@ -10,6 +10,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import re
 from typing import Final
 
 # Country code -> IBAN length (ISO 13616 registry).
@@ -91,5 +92,8 @@ def ip_ok(candidate: str) -> bool:
     return not (addr.is_loopback or addr.is_unspecified)
 
 
+_NON_DIGITS: Final = re.compile(r"[^0-9]+")
+
+
 def digits_of(text: str) -> str:
-    return "".join(ch for ch in text if "0" <= ch <= "9")
+    return _NON_DIGITS.sub("", text)

@@ -20,10 +20,10 @@ keeping ``ON CONFLICT`` without the staging table a ``COPY`` would need.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-import contextlib
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any

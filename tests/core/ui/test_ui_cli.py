@@ -1,0 +1,39 @@
+"""``obs ui`` as a user runs it: a real process that prints the URL it serves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.ui.conftest import fetch
+from core.ui.ui_scenarios import Recorded
+from obs_core.cli import main
+
+
+def test_obs_ui_prints_a_loopback_url_that_serves_the_store(recorded: Recorded) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "obs_core.cli", "ui", "--db", str(recorded.db), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = line.split(" at ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert "token" not in url
+        status, body, _ = fetch(url + "api/traces")
+        assert status == 200
+        assert json.loads(body)["total"] == 3
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_obs_ui_without_a_store_file_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["ui", "--db", str(tmp_path / "missing.db"), "--port", "0"])
+    assert code == 1
+    assert "no trace store" in capsys.readouterr().err

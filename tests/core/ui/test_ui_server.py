@@ -1,0 +1,76 @@
+"""How the viewer's server protects traces: loopback by default, tokens beyond it, safe headers."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from core.ui.conftest import fetch
+from core.ui.ui_scenarios import Recorded
+from obs_core.cli import build_parser
+from obs_core.ui import UiServer, is_loopback, serve
+
+
+def test_page_script_and_style_are_served_from_the_package(server: UiServer) -> None:
+    for path, kind in (("", "text/html"), ("static/app.js", "text/javascript"),
+                       ("static/app.css", "text/css")):
+        status, body, content_type = fetch(server.url + path)
+        assert (status, content_type.split(";")[0]) == (200, kind)
+        assert body
+    page = fetch(server.url)[1].decode()
+    assert 'src="/static/app.js"' in page
+    assert "http://" not in page and "https://" not in page
+
+
+def test_responses_forbid_inline_and_foreign_scripts(server: UiServer) -> None:
+    with urllib.request.urlopen(server.url, timeout=10) as response:
+        policy = response.headers["Content-Security-Policy"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def test_the_page_script_never_inserts_html(server: UiServer) -> None:
+    script = fetch(server.url + "static/app.js")[1].decode()
+    assert "innerHTML" not in script
+    assert "insertAdjacentHTML" not in script
+    assert "document.write" not in script
+
+
+def test_unknown_paths_are_404(server: UiServer) -> None:
+    assert fetch(server.url + "static/../../pyproject.toml")[0] == 404
+    assert fetch(server.url + "static/secret.py")[0] == 404
+
+
+def test_loopback_server_rejects_foreign_host_headers(server: UiServer) -> None:
+    status, _, _ = fetch(server.url + "api/traces", headers={"Host": "attacker.example:80"})
+    assert status == 403
+
+
+def test_binding_beyond_loopback_without_a_token_is_refused(recorded: Recorded) -> None:
+    with pytest.raises(ValueError, match="token"):
+        serve(recorded.db, host="0.0.0.0", port=0)
+
+
+def test_token_protected_server_answers_only_with_the_token(recorded: Recorded) -> None:
+    with serve(recorded.db, host="127.0.0.1", port=0, token="s3cret-token") as running:
+        running.start()
+        base = f"http://127.0.0.1:{running.port}/api/traces"
+        assert fetch(base)[0] == 401
+        assert fetch(base + "?token=wrong")[0] == 401
+        assert fetch(base + "?token=s3cret-token")[0] == 200
+        assert fetch(base, headers={"X-Obs-Token": "s3cret-token"})[0] == 200
+        assert running.url.endswith("/?token=s3cret-token")
+
+
+@pytest.mark.parametrize(("host", "expected"), [
+    ("127.0.0.1", True), ("::1", True), ("localhost", True), ("0.0.0.0", False),
+    ("192.168.1.5", False), ("example.com", False)])
+def test_loopback_detection(host: str, expected: bool) -> None:
+    assert is_loopback(host) is expected
+
+
+def test_obs_ui_command_defaults_to_loopback(recorded: Recorded) -> None:
+    args = build_parser().parse_args(["ui", "--db", str(recorded.db)])
+    assert (args.host, args.port) == ("127.0.0.1", 7788)
