@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -28,3 +31,11 @@ class Spans:
         if span.parent is None:
             return None
         return next((s for s in self.all if s.context.span_id == span.parent.span_id), None)
+
+    def attrs(self, name: str) -> Mapping[str, Any]:
+        return attrs(self.named(name))
+
+
+def attrs(span: ReadableSpan) -> Mapping[str, Any]:
+    """A span's attributes, never ``None``."""
+    return span.attributes or {}

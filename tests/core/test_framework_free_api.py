@@ -11,7 +11,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 import obs_core
-from _obs_support import Spans
+from _obs_support import Spans, attrs
 from obs_core import semconv as sc
 from obs_core.testing import ScriptedOpenAIServer, ScriptedReply
 
@@ -64,14 +64,14 @@ def test_tool_loop_becomes_agent_tree_with_server_token_numbers(
     assert all(spans.parent_of(s) is agent for s in llm_calls)
     assert spans.parent_of(spans.named("execute_tool get_weather")) is agent
     reported = server.usage_log
-    assert [s.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] for s in llm_calls] == [u.prompt_tokens for u in reported]
-    assert [s.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] for s in llm_calls] == [u.completion_tokens for u in reported]
-    assert llm_calls[1].attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 3
-    assert llm_calls[0].attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
-    assert agent.attributes[sc.OBS_AGENT_STEP_COUNT] == 2
-    assert agent.attributes[sc.OBS_AGENT_TOOL_CALL_COUNT] == 1
-    assert agent.attributes[sc.OBS_AGENT_STOP_REASON] == "final_answer"
-    assert agent.attributes[sc.OBS_ROLLUP_INPUT_TOKENS] == sum(u.prompt_tokens for u in reported)
+    assert [attrs(s)[sc.GEN_AI_USAGE_INPUT_TOKENS] for s in llm_calls] == [u.prompt_tokens for u in reported]
+    assert [attrs(s)[sc.GEN_AI_USAGE_OUTPUT_TOKENS] for s in llm_calls] == [u.completion_tokens for u in reported]
+    assert attrs(llm_calls[1])[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 3
+    assert attrs(llm_calls[0])[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+    assert attrs(agent)[sc.OBS_AGENT_STEP_COUNT] == 2
+    assert attrs(agent)[sc.OBS_AGENT_TOOL_CALL_COUNT] == 1
+    assert attrs(agent)[sc.OBS_AGENT_STOP_REASON] == "final_answer"
+    assert attrs(agent)[sc.OBS_ROLLUP_INPUT_TOKENS] == sum(u.prompt_tokens for u in reported)
 
 
 def test_loop_that_runs_out_of_iterations_is_marked(server: ScriptedOpenAIServer,
@@ -80,8 +80,8 @@ def test_loop_that_runs_out_of_iterations_is_marked(server: ScriptedOpenAIServer
     assert _weather_loop(client, spans, max_iterations=2) == "gave up"
     agent = spans.named("invoke_agent weather-agent")
     assert agent.status.status_code is StatusCode.OK
-    assert agent.attributes[sc.OBS_AGENT_MAX_ITERATIONS_REACHED] is True
-    assert agent.attributes[sc.OBS_AGENT_STEP_LIMIT] == 2
+    assert attrs(agent)[sc.OBS_AGENT_MAX_ITERATIONS_REACHED] is True
+    assert attrs(agent)[sc.OBS_AGENT_STEP_LIMIT] == 2
 
 
 def test_streamed_completion_records_usage_and_time_to_first_chunk(
@@ -92,8 +92,8 @@ def test_streamed_completion_records_usage_and_time_to_first_chunk(
     text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert text == "one two three four"
     span = spans.named("chat gpt-4o")
-    assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == server.usage_log[0].completion_tokens
-    ttfc = span.attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
+    assert attrs(span)[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == server.usage_log[0].completion_tokens
+    ttfc = attrs(span)[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]
     assert isinstance(ttfc, float)
     assert 0 < ttfc < (span.end_time - span.start_time) / 1e9  # type: ignore[operator]
 
@@ -115,16 +115,16 @@ def test_api_error_is_recorded_and_re_raised_unchanged(server: ScriptedOpenAISer
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
     span = spans.named("chat gpt-4o")
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes[sc.ERROR_TYPE] == "openai.RateLimitError"
+    assert attrs(span)[sc.ERROR_TYPE] == "openai.RateLimitError"
 
 
 def test_embeddings_call_records_count_and_dimensions(server: ScriptedOpenAIServer,
                                                       client: openai.OpenAI, spans: Spans) -> None:
     client.embeddings.create(model="text-embedding-3-small", input=["a", "b", "c"])
     span = spans.named("embeddings text-embedding-3-small")
-    assert span.attributes[sc.OBS_EMBEDDING_INPUT_COUNT] == 3
-    assert span.attributes[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == 64
-    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == server.usage_log[0].prompt_tokens
+    assert attrs(span)[sc.OBS_EMBEDDING_INPUT_COUNT] == 3
+    assert attrs(span)[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] == 64
+    assert attrs(span)[sc.GEN_AI_USAGE_INPUT_TOKENS] == server.usage_log[0].prompt_tokens
 
 
 async def test_async_client_is_traced_too(server: ScriptedOpenAIServer, spans: Spans) -> None:
@@ -133,7 +133,7 @@ async def test_async_client_is_traced_too(server: ScriptedOpenAIServer, spans: S
     reply = await client.chat.completions.create(model="gpt-4o-mini",
                                                  messages=[{"role": "user", "content": "hello"}])
     assert reply.choices[0].message.content
-    assert spans.named("chat gpt-4o-mini").attributes[sc.GEN_AI_RESPONSE_ID] == reply.id
+    assert spans.attrs("chat gpt-4o-mini")[sc.GEN_AI_RESPONSE_ID] == reply.id
     await client.close()
 
 
@@ -153,4 +153,4 @@ def test_exception_inside_a_traced_block_is_recorded_and_propagates(spans: Spans
         _ = 1 / 0
     span = spans.named("execute_tool divide")
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes[sc.ERROR_TYPE] == "ZeroDivisionError"
+    assert attrs(span)[sc.ERROR_TYPE] == "ZeroDivisionError"

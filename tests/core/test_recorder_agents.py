@@ -7,7 +7,7 @@ import uuid
 
 from opentelemetry.trace import StatusCode
 
-from _obs_support import Spans
+from _obs_support import Spans, attrs
 from obs_core import Recorder, RunEnd, RunStart, SpanKind, TokenUsage
 from obs_core import semconv as sc
 
@@ -41,7 +41,7 @@ def test_agent_counts_model_calls_as_steps_and_tools_per_name(recorder: Recorder
     _tool(recorder, agent, "calc", fail=True)
     _llm(recorder, agent, (200, 40))
     recorder.end(agent, RunEnd(stop_reason="final_answer"))
-    attrs = spans.named("invoke_agent helper").attributes
+    attrs = spans.attrs("invoke_agent helper")
     assert attrs[sc.OBS_AGENT_STEP_COUNT] == 3
     assert attrs[sc.OBS_AGENT_STEP_LIMIT] == 10
     assert attrs[sc.OBS_AGENT_MAX_ITERATIONS_REACHED] is False
@@ -62,7 +62,7 @@ def test_model_calls_nested_in_chains_still_count_for_the_agent(recorder: Record
     _llm(recorder, node, (10, 1))
     recorder.end(node)
     recorder.end(agent)
-    assert spans.named("invoke_agent graph-agent").attributes[sc.OBS_AGENT_STEP_COUNT] == 1
+    assert spans.attrs("invoke_agent graph-agent")[sc.OBS_AGENT_STEP_COUNT] == 1
 
 
 def test_nested_agent_steps_belong_to_the_inner_agent_but_tokens_roll_up_to_both(
@@ -75,8 +75,8 @@ def test_nested_agent_steps_belong_to_the_inner_agent_but_tokens_roll_up_to_both
     _llm(recorder, inner, (30, 3))
     recorder.end(inner)
     recorder.end(outer)
-    outer_attrs = spans.named("invoke_agent supervisor").attributes
-    inner_attrs = spans.named("invoke_agent researcher").attributes
+    outer_attrs = spans.attrs("invoke_agent supervisor")
+    inner_attrs = spans.attrs("invoke_agent researcher")
     assert (outer_attrs[sc.OBS_AGENT_STEP_COUNT], inner_attrs[sc.OBS_AGENT_STEP_COUNT]) == (1, 2)
     assert outer_attrs[sc.OBS_ROLLUP_INPUT_TOKENS] == 60
     assert inner_attrs[sc.OBS_ROLLUP_INPUT_TOKENS] == 50
@@ -90,8 +90,8 @@ def test_graceful_stop_at_the_limit_is_ok_with_limit_reached(recorder: Recorder,
     recorder.end(agent, RunEnd(max_iterations_reached=True))
     span = spans.named("invoke_agent a")
     assert span.status.status_code is StatusCode.OK
-    assert span.attributes[sc.OBS_AGENT_MAX_ITERATIONS_REACHED] is True
-    assert span.attributes[sc.OBS_AGENT_STOP_REASON] == "max_iterations"
+    assert attrs(span)[sc.OBS_AGENT_MAX_ITERATIONS_REACHED] is True
+    assert attrs(span)[sc.OBS_AGENT_STOP_REASON] == "max_iterations"
 
 
 def test_limit_error_is_an_error_with_limit_reached(recorder: Recorder, spans: Spans) -> None:
@@ -104,9 +104,9 @@ def test_limit_error_is_an_error_with_limit_reached(recorder: Recorder, spans: S
     recorder.error(agent, RecursionLimit("limit"), limit_reached=True, stop_reason="recursion_limit")
     span = spans.named("invoke_agent a")
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes[sc.OBS_AGENT_MAX_ITERATIONS_REACHED] is True
-    assert span.attributes[sc.OBS_AGENT_STEP_LIMIT] == 3
-    assert span.attributes[sc.OBS_AGENT_STOP_REASON] == "recursion_limit"
+    assert attrs(span)[sc.OBS_AGENT_MAX_ITERATIONS_REACHED] is True
+    assert attrs(span)[sc.OBS_AGENT_STEP_LIMIT] == 3
+    assert attrs(span)[sc.OBS_AGENT_STOP_REASON] == "recursion_limit"
 
 
 def test_root_span_carries_rollups_of_the_whole_run(recorder: Recorder, spans: Spans) -> None:
@@ -118,7 +118,7 @@ def test_root_span_carries_rollups_of_the_whole_run(recorder: Recorder, spans: S
     _tool(recorder, agent, "t")
     recorder.end(agent)
     recorder.end(root)
-    attrs = spans.named("pipeline").attributes
+    attrs = spans.attrs("pipeline")
     assert attrs[sc.OBS_ROLLUP_INPUT_TOKENS] == 12
     assert attrs[sc.OBS_ROLLUP_LLM_CALLS] == 2
     assert attrs[sc.OBS_ROLLUP_TOOL_CALLS] == 1
@@ -133,9 +133,9 @@ def test_failed_and_cached_calls_cost_nothing(recorder: Recorder, spans: Spans) 
     recorder.end(cached, RunEnd(usage=TokenUsage(input_tokens=1000, output_tokens=1000),
                                 cached_response=True))
     recorder.end(agent)
-    llm_costs = [s.attributes[sc.OBS_USAGE_COST_USD] for s in spans.all if s.name == "chat gpt-4o"]
+    llm_costs = [attrs(s)[sc.OBS_USAGE_COST_USD] for s in spans.all if s.name == "chat gpt-4o"]
     assert llm_costs == [0.0, 0.0]
-    agent_attrs = spans.named("invoke_agent a").attributes
+    agent_attrs = spans.attrs("invoke_agent a")
     assert agent_attrs[sc.OBS_AGENT_STEP_COUNT] == 2
     assert agent_attrs[sc.OBS_ROLLUP_COST_USD] == 0.0
     assert agent_attrs[sc.OBS_ROLLUP_ERRORS] == 1
@@ -158,4 +158,4 @@ def test_unknown_model_has_no_cost_attribute(recorder: Recorder, spans: Spans) -
     run = _id()
     recorder.start(run, None, RunStart(kind=SpanKind.LLM, name="x", model="my-private-model"))
     recorder.end(run, RunEnd(usage=TokenUsage(input_tokens=5, output_tokens=5)))
-    assert sc.OBS_USAGE_COST_USD not in spans.named("chat my-private-model").attributes
+    assert sc.OBS_USAGE_COST_USD not in spans.attrs("chat my-private-model")

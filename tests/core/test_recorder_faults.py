@@ -8,8 +8,16 @@ import uuid
 import pytest
 from opentelemetry.trace import StatusCode
 
-from _obs_support import Spans
-from obs_core import Recorder, RecorderSettings, RunEnd, RunStart, SpanKind, self_metrics
+from _obs_support import Spans, attrs
+from obs_core import (
+    FinishedRun,
+    Recorder,
+    RecorderSettings,
+    RunEnd,
+    RunStart,
+    SpanKind,
+    self_metrics,
+)
 from obs_core import semconv as sc
 
 
@@ -59,7 +67,7 @@ def test_huge_strings_are_truncated_with_marker_and_original_length(spans: Spans
     recorder.start(run, None, RunStart(kind=SpanKind.CHAIN, name="c",
                                        attributes={"obs.note": "x" * 5_000_000}))
     recorder.end(run)
-    attrs = spans.named("c").attributes
+    attrs = spans.attrs("c")
     assert len(str(attrs["obs.note"])) == 100
     assert str(attrs["obs.note"]).endswith("[truncated]")
     assert attrs[sc.OBS_TRUNCATED_PREFIX + "obs.note"] == 5_000_000
@@ -70,7 +78,7 @@ def test_broken_unicode_becomes_valid_text(recorder: Recorder, spans: Spans) -> 
     recorder.start(run, None, RunStart(kind=SpanKind.CHAIN, name="c",
                                        attributes={"obs.note": "ok \ud800 bad"}))
     recorder.end(run)
-    value = str(spans.named("c").attributes["obs.note"])
+    value = str(spans.attrs("c")["obs.note"])
     value.encode("utf-8")  # would raise on a lone surrogate
     assert value.startswith("ok ")
 
@@ -84,7 +92,7 @@ def test_unserialisable_attribute_values_are_bounded(recorder: Recorder, spans: 
     run = _id()
     recorder.start(run, None, RunStart(kind=SpanKind.CHAIN, name="c", attributes={"obs.value": value}))
     recorder.end(run)
-    assert "obs.value" in spans.named("c").attributes
+    assert "obs.value" in spans.attrs("c")
 
 
 def test_cyclic_metadata_does_not_hang(recorder: Recorder, spans: Spans) -> None:
@@ -93,7 +101,7 @@ def test_cyclic_metadata_does_not_hang(recorder: Recorder, spans: Spans) -> None
     run = _id()
     recorder.start(run, None, RunStart(kind=SpanKind.CHAIN, name="c", attributes={"obs.cyclic": cyclic}))
     recorder.end(run)
-    assert "<cycle>" in str(spans.named("c").attributes["obs.cyclic"])
+    assert "<cycle>" in str(spans.attrs("c")["obs.cyclic"])
 
 
 def test_sweeper_ends_abandoned_runs_as_orphans(recorder: Recorder, spans: Spans) -> None:
@@ -105,8 +113,8 @@ def test_sweeper_ends_abandoned_runs_as_orphans(recorder: Recorder, spans: Spans
     assert recorder.sweep(max_age_s=0.01) == 1
     span = spans.named("chat gpt-4o")
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes[sc.ERROR_TYPE] == sc.ERROR_ORPHANED
-    assert span.attributes[sc.OBS_ORPHAN_REASON] == "timeout"
+    assert attrs(span)[sc.ERROR_TYPE] == sc.ERROR_ORPHANED
+    assert attrs(span)[sc.OBS_ORPHAN_REASON] == "timeout"
     assert self_metrics()["orphaned"]["total"] == 1
     assert recorder.is_open(fresh)
     recorder.end(fresh)
@@ -120,7 +128,7 @@ def test_background_sweeper_runs_on_its_own(spans: Spans) -> None:
     while recorder.open_run_count and time.monotonic() < deadline:
         time.sleep(0.02)
     assert recorder.open_run_count == 0
-    assert spans.named("execute_tool never-ends").attributes[sc.ERROR_TYPE] == sc.ERROR_ORPHANED
+    assert spans.attrs("execute_tool never-ends")[sc.ERROR_TYPE] == sc.ERROR_ORPHANED
     recorder.close()
 
 
@@ -131,7 +139,7 @@ def test_close_ends_every_open_run(spans: Spans) -> None:
     recorder.start(child, parent, RunStart(kind=SpanKind.CHAIN, name="c"))
     recorder.close()
     assert {s.name for s in spans.all} == {"p", "c"}
-    assert all(s.attributes[sc.OBS_ORPHAN_REASON] == "shutdown" for s in spans.all)
+    assert all(attrs(s)[sc.OBS_ORPHAN_REASON] == "shutdown" for s in spans.all)
 
 
 def test_open_run_limit_drops_and_counts_new_starts(spans: Spans) -> None:
@@ -159,10 +167,10 @@ def test_a_failing_observer_never_reaches_the_caller(spans: Spans) -> None:
 
 
 def test_observers_get_finished_runs_with_span_ids_and_identity(spans: Spans) -> None:
-    seen = []
+    seen: list[FinishedRun] = []
 
     class Collect:
-        def on_run_end(self, run: object) -> None:
+        def on_run_end(self, run: FinishedRun) -> None:
             seen.append(run)
 
     recorder = Recorder(tracer_provider=spans.provider, settings=RecorderSettings(observers=(Collect(),)))

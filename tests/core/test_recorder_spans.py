@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind as OtelKind
 from opentelemetry.trace import StatusCode
 
-from _obs_support import Spans
+from _obs_support import Spans, attrs
 from obs_core import Recorder, RetrievedDocument, RunEnd, RunStart, SpanKind, TokenUsage
 from obs_core import semconv as sc
 
@@ -26,9 +26,9 @@ def test_llm_span_is_named_after_operation_and_model(recorder: Recorder, spans: 
     recorder.end(run)
     span = spans.named("chat gpt-4o-mini")
     assert span.kind is OtelKind.CLIENT
-    assert span.attributes[sc.GEN_AI_OPERATION_NAME] == "chat"
-    assert span.attributes[sc.GEN_AI_PROVIDER_NAME] == "openai"
-    assert span.attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
+    assert attrs(span)[sc.GEN_AI_OPERATION_NAME] == "chat"
+    assert attrs(span)[sc.GEN_AI_PROVIDER_NAME] == "openai"
+    assert attrs(span)[sc.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_span_names_follow_genai_conventions(recorder: Recorder, spans: Spans, s
     run = _id()
     recorder.start(run, None, start)
     recorder.end(run)
-    assert spans.named(expected_name).attributes[sc.GEN_AI_OPERATION_NAME] == operation
+    assert spans.attrs(expected_name)[sc.GEN_AI_OPERATION_NAME] == operation
 
 
 def test_chain_span_keeps_the_runnable_name_without_operation(recorder: Recorder, spans: Spans) -> None:
@@ -56,8 +56,8 @@ def test_chain_span_keeps_the_runnable_name_without_operation(recorder: Recorder
     recorder.start(run, None, RunStart(kind=SpanKind.CHAIN, name="RunnableSequence"))
     recorder.end(run)
     span = spans.named("RunnableSequence")
-    assert sc.GEN_AI_OPERATION_NAME not in span.attributes
-    assert span.attributes[sc.OBS_SPAN_KIND] == "chain"
+    assert sc.GEN_AI_OPERATION_NAME not in attrs(span)
+    assert attrs(span)[sc.OBS_SPAN_KIND] == "chain"
 
 
 def test_usage_and_response_land_on_semconv_keys(recorder: Recorder, spans: Spans) -> None:
@@ -68,7 +68,7 @@ def test_usage_and_response_land_on_semconv_keys(recorder: Recorder, spans: Span
         usage=TokenUsage(input_tokens=120, output_tokens=30, cache_read_tokens=100,
                          cache_write_tokens=5, reasoning_tokens=7),
         response_id="chatcmpl-1", response_model="gpt-4o-2024-08-06", finish_reasons=["stop"]))
-    attrs = spans.named("chat gpt-4o").attributes
+    attrs = spans.attrs("chat gpt-4o")
     assert attrs[sc.GEN_AI_REQUEST_TEMPERATURE] == 0.1
     assert attrs[sc.GEN_AI_REQUEST_MAX_TOKENS] == 64
     assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 120
@@ -86,7 +86,7 @@ def test_retrieval_records_document_count_ids_and_scores(recorder: Recorder, spa
     recorder.start(run, None, RunStart(kind=SpanKind.RETRIEVER, name="docs"))
     recorder.end(run, RunEnd(documents=[RetrievedDocument(id="a", score=0.9),
                                         RetrievedDocument(id="b", score=0.4)]))
-    attrs = spans.named("retrieval docs").attributes
+    attrs = spans.attrs("retrieval docs")
     assert attrs[sc.OBS_RETRIEVAL_DOCUMENT_COUNT] == 2
     assert attrs[sc.OBS_RETRIEVAL_DOCUMENT_IDS] == ("a", "b")
     assert attrs[sc.OBS_RETRIEVAL_SCORES] == (0.9, 0.4)
@@ -101,8 +101,8 @@ def test_children_are_parented_by_run_id(recorder: Recorder, spans: Spans) -> No
         recorder.end(run)
     assert spans.parent_of(spans.named("execute_tool t")) is spans.named("child")
     assert spans.parent_of(spans.named("child")) is spans.named("root")
-    assert spans.named("root").attributes[sc.OBS_ROOT] is True
-    assert sc.OBS_ROOT not in spans.named("child").attributes
+    assert spans.attrs("root")[sc.OBS_ROOT] is True
+    assert sc.OBS_ROOT not in spans.attrs("child")
 
 
 def test_hidden_runs_pass_their_children_to_the_nearest_visible_ancestor(recorder: Recorder, spans: Spans) -> None:
@@ -122,7 +122,7 @@ def test_hidden_root_makes_its_first_visible_child_the_root(recorder: Recorder, 
     recorder.start(node, plumbing, RunStart(kind=SpanKind.CHAIN, name="node"))
     recorder.end(node)
     recorder.end(plumbing)
-    assert spans.named("node").attributes[sc.OBS_ROOT] is True
+    assert spans.attrs("node")[sc.OBS_ROOT] is True
 
 
 def test_root_run_becomes_child_of_the_ambient_user_span(recorder: Recorder, spans: Spans) -> None:
@@ -156,7 +156,7 @@ def test_error_sets_status_error_type_and_exception_event(recorder: Recorder, sp
     recorder.error(run, KeyError("missing"))
     span = spans.named("execute_tool t")
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes[sc.ERROR_TYPE] == "KeyError"
+    assert attrs(span)[sc.ERROR_TYPE] == "KeyError"
     assert [e.name for e in span.events] == ["exception"]
 
 
@@ -169,7 +169,7 @@ def test_control_flow_exception_is_not_an_error(recorder: Recorder, spans: Spans
     recorder.error(run, Interrupt(), control_flow=True)
     span = spans.named("graph")
     assert span.status.status_code is not StatusCode.ERROR
-    assert sc.ERROR_TYPE not in span.attributes
+    assert sc.ERROR_TYPE not in attrs(span)
 
 
 def test_identity_is_inherited_by_children(recorder: Recorder, spans: Spans) -> None:
@@ -179,7 +179,7 @@ def test_identity_is_inherited_by_children(recorder: Recorder, spans: Spans) -> 
     recorder.start(child, root, RunStart(kind=SpanKind.LLM, name="m", model="gpt-4o"))
     recorder.end(child)
     recorder.end(root)
-    attrs = spans.named("chat gpt-4o").attributes
+    attrs = spans.attrs("chat gpt-4o")
     assert attrs[sc.GEN_AI_CONVERSATION_ID] == "thread-7"
     assert attrs[sc.USER_ID] == "u1"
     assert attrs[sc.OBS_PIPELINE_VERSION] == "v2"

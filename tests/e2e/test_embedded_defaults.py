@@ -39,7 +39,7 @@ def _run_app(provider: TracerProvider) -> str:
                 {"role": "user", "content": f"Email {PLANTED_EMAIL}; my key is {PLANTED_KEY}"}])
             agent.finish(stop_reason="final_answer")
         client.close()
-    return reply.id
+    return str(reply.id)
 
 
 def test_trace_and_scrubbed_payload_land_in_the_embedded_stores(

@@ -17,9 +17,9 @@ from llamaindex._support import assert_tokens_match_server, attrs, of_kind
 from obs_core import semconv as sc
 from obs_core.testing import ScriptedOpenAIServer, ScriptedReply, SpanCapture
 
-# LlamaIndex's workflow step discovery reads pydantic's deprecated ``__fields__`` on agents.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The `__fields__` attribute is deprecated:pydantic.warnings.PydanticDeprecatedSince20")
+# LlamaIndex finds an agent's workflow steps with ``inspect.getmembers``, which touches pydantic's
+# deprecated attributes (``__fields__``...) of the agent model.
+pytestmark = pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecationWarning:inspect")
 
 
 def add(a: int, b: int) -> int:

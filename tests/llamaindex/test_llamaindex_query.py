@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from llamaindex._support import assert_tokens_match_server, attrs, of_kind
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
 
 import obs_llamaindex
+from llamaindex._support import assert_tokens_match_server, attrs
 from obs_core import semconv as sc
 from obs_core.testing import ScriptedOpenAIServer, ScriptedReply, SpanCapture
 

@@ -131,14 +131,15 @@ def test_embedder_similarity_credits_paraphrased_words_but_not_numbers() -> None
         def embed(self, texts: list[str]) -> list[list[float]]:
             return [[1.0, 0.0] for _ in texts]
 
-    sample = EvalSample(question="When was it built?", answer="The tower was erected between 1887 and 1889.", contexts=[EIFFEL])
-    fabricated = sample.model_copy(update={"output": "The tower was erected between 1887 and 1895."})
+    answer = "The tower was erected and completed between 1887 and 1889."
+    sample = EvalSample(question="When was it built?", answer=answer, contexts=[EIFFEL])
+    fabricated = sample.model_copy(update={"output": answer.replace("1889", "1895")})
     lexical, semantic = Groundedness().evaluate(sample), Groundedness(embedder=_SaysSame()).evaluate(sample)
     still_wrong = Groundedness(embedder=_SaysSame()).evaluate(fabricated)
 
     assert isinstance(lexical, EvalResult) and isinstance(semantic, EvalResult) and isinstance(still_wrong, EvalResult)
-    assert semantic.score > lexical.score
-    assert semantic.passed and not still_wrong.passed
+    assert not lexical.passed and semantic.passed
+    assert not still_wrong.passed
     assert semantic.version == "1.0+same"
 
 
@@ -163,16 +164,19 @@ def test_oversized_input_is_truncated_not_refused() -> None:
 
 def test_typical_sample_is_scored_in_well_under_ten_milliseconds() -> None:
     evaluator = Groundedness()
-    sample = EvalSample(
-        question="How tall is the Eiffel Tower and who built it?",
-        answer="The Eiffel Tower is 330 metres tall. Gustave Eiffel's company designed and built it from 1887 to 1889.",
-        contexts=[EIFFEL, BRONTE, EIFFEL],
-    )
-    evaluator.evaluate(sample)
+    samples = [
+        EvalSample(
+            question="How tall is the Eiffel Tower and who built it?",
+            answer="The Eiffel Tower is 330 metres tall. Gustave Eiffel's company designed and built it from 1887 to 1889.",
+            contexts=[EIFFEL, BRONTE, f"{EIFFEL} It had {n} visitors."],  # distinct contexts: no index reuse
+        )
+        for n in range(20)
+    ]
+    evaluator.evaluate(samples[0])
 
-    started = time.perf_counter()
-    for _ in range(20):
+    started = time.process_time()  # CPU time: robust to other jobs on a shared runner
+    for sample in samples[1:]:
         evaluator.evaluate(sample)
-    per_sample_ms = (time.perf_counter() - started) * 1000 / 20
+    per_sample_ms = (time.process_time() - started) * 1000 / (len(samples) - 1)
 
     assert per_sample_ms < 10

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from core.ui.ui_scenarios import Recorded, record_scenario
+from core.ui.ui_scenarios import Get, Recorded, fetch, record_scenario
 from obs_core.ui import UiServer, serve
-
-Get = Callable[..., tuple[int, Any]]
-"""``get(path)`` → (HTTP status, decoded JSON body)."""
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +23,6 @@ def server(recorded: Recorded) -> Iterator[UiServer]:
     with serve(recorded.db, port=0) as running:
         running.start()
         yield running
-
-
-def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, str]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read(), response.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read(), exc.headers.get("Content-Type", "")
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from core.ui.conftest import Get, fetch
-from core.ui.ui_scenarios import HOSTILE_NAME, Recorded
+from core.ui.ui_scenarios import HOSTILE_NAME, Get, Recorded, fetch
 from obs_core.ui import UiServer
 
 

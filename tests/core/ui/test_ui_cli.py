@@ -9,27 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from core.ui.conftest import fetch
-from core.ui.ui_scenarios import Recorded
+from core.ui.ui_scenarios import Recorded, fetch
 from obs_core.cli import main
 
 
 def test_obs_ui_prints_a_loopback_url_that_serves_the_store(recorded: Recorded) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "obs_core.cli", "ui", "--db", str(recorded.db), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        url = line.split(" at ", 1)[1].strip()
-        assert url.startswith("http://127.0.0.1:")
-        assert "token" not in url
-        status, body, _ = fetch(url + "api/traces")
-        assert status == 200
-        assert json.loads(body)["total"] == 3
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    command = [sys.executable, "-m", "obs_core.cli", "ui", "--db", str(recorded.db), "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            url = line.split(" at ", 1)[1].strip()
+            assert url.startswith("http://127.0.0.1:")
+            assert "token" not in url
+            status, body, _ = fetch(url + "api/traces")
+            assert status == 200
+            assert json.loads(body)["total"] == 3
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def test_obs_ui_without_a_store_file_is_a_clear_error(

@@ -6,8 +6,7 @@ import urllib.request
 
 import pytest
 
-from core.ui.conftest import fetch
-from core.ui.ui_scenarios import Recorded
+from core.ui.ui_scenarios import Recorded, fetch
 from obs_core.cli import build_parser
 from obs_core.ui import UiServer, is_loopback, serve
 
@@ -20,7 +19,8 @@ def test_page_script_and_style_are_served_from_the_package(server: UiServer) -> 
         assert body
     page = fetch(server.url)[1].decode()
     assert 'src="/static/app.js"' in page
-    assert "http://" not in page and "https://" not in page
+    assert "http://" not in page
+    assert "https://" not in page
 
 
 def test_responses_forbid_inline_and_foreign_scripts(server: UiServer) -> None:

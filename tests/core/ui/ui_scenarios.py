@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -16,6 +20,9 @@ from obs_core.store import SQLiteTraceStore, TraceStoreExporter
 
 MS = 1_000_000
 HOSTILE_NAME = "<script>alert('pwned')</script>"
+
+Get = Callable[..., tuple[int, Any]]
+"""``get(path, **params)`` → (HTTP status, decoded JSON body)."""
 
 
 @dataclass(frozen=True)
@@ -94,3 +101,13 @@ def record_scenario(db: Path) -> Recorded:
         by_name = {t.root_name: t.trace_id for t in reader.list_traces()}
     return Recorded(db=db, agent=by_name["invoke_agent support agent"],
                     rag=by_name["rag query"], hostile=by_name[HOSTILE_NAME])
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read(), exc.headers.get("Content-Type", "")

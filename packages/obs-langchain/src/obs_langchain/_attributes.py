@@ -78,6 +78,7 @@ _ROLES = {
 _SCORE_KEYS = ("score", "relevance_score", "similarity_score", "_score")
 _DOC_ID_KEYS = ("id", "doc_id", "document_id")
 _MAX_DOC_METADATA = 32
+_LANGCHAIN_ID_PREFIX = "lc_"
 
 
 # ---------------------------------------------------------------------------- shared pieces
@@ -334,6 +335,17 @@ def usage_of_llm_output(llm_output: Mapping[str, Any]) -> TokenUsage | None:
     )
 
 
+def _response_id(meta: Mapping[str, Any], message: Any) -> str | None:
+    """The provider's response id; LangChain's own run-derived message ids do not count."""
+    value = meta.get("id")
+    if isinstance(value, str) and value:
+        return value
+    value = getattr(message, "id", None)
+    if isinstance(value, str) and value and not value.startswith(_LANGCHAIN_ID_PREFIX):
+        return value
+    return None
+
+
 def model_end(response: Any, *, payloads: bool) -> RunEnd:
     """An ``LLMResult``: usage from the (aggregated) message, response id and model, finish
     reasons, and whether LangChain's response cache answered."""
@@ -359,8 +371,8 @@ def model_end(response: Any, *, payloads: bool) -> RunEnd:
                 usage = usage_of_message(reported)
                 # langchain-core zeroes ``total_cost`` on answers replayed from its cache.
                 cached = reported.get("total_cost") == 0
-            if response_id is None and isinstance(meta.get("id"), str):
-                response_id = meta["id"]
+            if response_id is None:
+                response_id = _response_id(meta, message)
             if response_model is None:
                 model = meta.get("model_name") or meta.get("model")
                 response_model = model if isinstance(model, str) else None

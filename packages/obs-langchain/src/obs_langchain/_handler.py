@@ -28,6 +28,7 @@ from obs_core.integration import (
 from obs_core.spans import SpanKind
 from obs_langchain import _agents, _attributes
 from obs_langchain._compat import BaseCallbackHandler
+from obs_langchain._context import Activations
 from obs_langchain._options import HandlerOptions
 from obs_langchain._runs import RunTable, Tracked
 
@@ -83,6 +84,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
         self._recorder = Recorder(tracer_provider=tracer_provider, meter_provider=meter_provider,
                                   settings=current_settings())
         self._runs = RunTable(self._recorder)
+        self._activations = Activations(self._recorder, self._runs)
 
     @property
     def recorder(self) -> Recorder:
@@ -99,13 +101,12 @@ class ObsCallbackHandler(BaseCallbackHandler):
         return settings.content_on_spans or bool(settings.observers)
 
     def _begin(self, where: str, run_id: UUID, parent_run_id: UUID | None, tracked: Tracked,
-               build: Callable[[], RunStart]) -> None:
+               build: Callable[[], RunStart], *, activate: bool = True) -> None:
         start = guarded(where)(build)()
         if start is None:
             start = RunStart.model_construct(kind=tracked.kind, name=tracked.name)
-        self._recorder.start(run_id, parent_run_id, start)
         self._runs.add(run_id, tracked)
-        self._recorder.activate(run_id)
+        self._activations.start(run_id, parent_run_id, start, activate=activate)
 
     def _finish(self, where: str, run_id: UUID, build: Callable[[], RunEnd]) -> None:
         self._recorder.end(run_id, guarded(where)(build)())
@@ -149,8 +150,8 @@ class ObsCallbackHandler(BaseCallbackHandler):
         with guard("langchain.on_chain_start"):
             parent, enclosing = self._enclosing(parent_run_id)
             name = _attributes.run_name(serialized, kwargs, "chain")
-            tracked = Tracked(kind=SpanKind.CHAIN, name=name, agent=enclosing,
-                              is_task=_is_task(tags))
+            tracked = Tracked(kind=SpanKind.CHAIN, name=name, parent_id=parent_run_id,
+                              agent=enclosing, is_task=_is_task(tags))
             if not self.options.keep_langgraph_internals and _is_plumbing(tags, parent):
                 tracked.hidden = True
                 self._begin("langchain.on_chain_start", run_id, parent_run_id, tracked,
@@ -235,7 +236,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
                      metadata: dict[str, Any] | None, kwargs: Mapping[str, Any],
                      inputs: Callable[[], Any]) -> None:
         _, agent = self._enclosing(parent_run_id)
-        tracked = Tracked(kind=SpanKind.LLM, name="llm", agent=agent)
+        tracked = Tracked(kind=SpanKind.LLM, name="llm", parent_id=parent_run_id, agent=agent)
 
         def build() -> RunStart:
             return _attributes.model_start(
@@ -293,8 +294,8 @@ class ObsCallbackHandler(BaseCallbackHandler):
                       **kwargs: Any) -> None:
         with guard("langchain.on_tool_start"):
             _, agent = self._enclosing(parent_run_id)
-            tracked = Tracked(kind=SpanKind.TOOL, name=_attributes.run_name(serialized, kwargs, "tool"),
-                              agent=agent)
+            tracked = Tracked(kind=SpanKind.TOOL, parent_id=parent_run_id, agent=agent,
+                              name=_attributes.run_name(serialized, kwargs, "tool"))
             self._begin("langchain.on_tool_start", run_id, parent_run_id, tracked,
                         lambda: _attributes.tool_start(
                             serialized=serialized, input_str=input_str, inputs=inputs,
@@ -324,8 +325,8 @@ class ObsCallbackHandler(BaseCallbackHandler):
                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
         with guard("langchain.on_retriever_start"):
             _, agent = self._enclosing(parent_run_id)
-            tracked = Tracked(kind=SpanKind.RETRIEVER,
-                              name=_attributes.run_name(serialized, kwargs, "retriever"), agent=agent)
+            tracked = Tracked(kind=SpanKind.RETRIEVER, parent_id=parent_run_id, agent=agent,
+                              name=_attributes.run_name(serialized, kwargs, "retriever"))
             self._begin("langchain.on_retriever_start", run_id, parent_run_id, tracked,
                         lambda: _attributes.retriever_start(
                             serialized=serialized, query=query, kwargs=kwargs, tags=tags,

@@ -112,16 +112,16 @@ class _Named:
     name: str
 
 
-def open_flow(span_id: str, instance: Any, bound_args: Any, *, fw: Framework, capture: bool,
-              start_time_ns: int) -> tuple[Flow, RunStart]:
-    """The flow state and the run record for a workflow run span that just began."""
+def open_flow(span_id: str, instance: Any, bound_args: Any, *, tags: Mapping[str, Any],
+              fw: Framework, capture: bool, start_time_ns: int) -> tuple[Flow, RunStart]:
+    """The flow state and the run record for a workflow run span that just began; ``tags``
+    are the instrument tags it runs under (LlamaIndex puts the workflow run id there)."""
     arguments = getattr(bound_args, "arguments", None)
     arguments = arguments if isinstance(arguments, Mapping) else {}
     start_event = arguments.get("start_event")
     if start_event is None:  # older releases: the span wraps ``run(**kwargs)`` itself
         start_event = arguments.get("kwargs")
-    tags = arguments.get("tags")
-    run_id = tags.get("llamaindex.run_id") if isinstance(tags, Mapping) else None
+    run_id = tags.get("llamaindex.run_id")
     if fw.single_agent and isinstance(instance, fw.single_agent):
         limit = attributes.step_limit_of(start_event, fw.default_max_iterations)
         early = attributes.early_stopping_of(start_event, instance)

@@ -111,9 +111,10 @@ class Tracker:
         elif method == "run" and isinstance(instance, fw.workflow):
             self._enter_workflow(span, bound_args)
         elif method in _CHAT_METHODS and isinstance(instance, fw.chat_engine):
-            inputs = bound_args.arguments.get("message") if self._capture else None
-            self._start(span, lambda: attributes.chain_start(qualname, inputs=inputs,
-                                                             start_time_ns=span.start_ns))
+            capture = self._capture
+            self._start(span, lambda: attributes.chain_start(
+                qualname, inputs=bound_args.arguments.get("message") if capture else None,
+                start_time_ns=span.start_ns), kind=SpanKind.CHAIN)
 
     def exit(self, span_id: str, result: Any) -> None:
         span = self._spans.pop(span_id, None)
@@ -193,8 +194,7 @@ class Tracker:
             call_kwargs=call_kwargs if isinstance(call_kwargs, Mapping) else None,
             messages=messages, prompt=prompt if isinstance(prompt, str) else None,
             capture=capture, start_time_ns=span.start_ns),
-            fallback=RunStart(kind=SpanKind.LLM, name=type(instance).__name__, operation=operation),
-            activate=not stream)
+            kind=SpanKind.LLM, operation=operation, activate=not stream)
 
     def llm_chunk(self, span_id: str | None, response: Any) -> None:
         span = self._spans.get(span_id) if span_id is not None else None
@@ -225,14 +225,16 @@ class Tracker:
         if span is not None:
             instance = span.instance
             self._start(span, lambda: attributes.embedding_start(instance,
-                                                                 start_time_ns=span.start_ns))
+                                                                 start_time_ns=span.start_ns),
+                        kind=SpanKind.EMBEDDING)
 
     def retrieval_started(self, span_id: str | None, query: Any) -> None:
         span = self._promotable(span_id, None)
         if span is not None:
             capture = self._capture
             self._start(span, lambda: attributes.retrieval_start(
-                span.instance, query, capture=capture, start_time_ns=span.start_ns))
+                span.instance, query, capture=capture, start_time_ns=span.start_ns),
+                kind=SpanKind.RETRIEVER)
 
     def rerank_started(self, span_id: str | None, *, model_name: Any, top_n: Any,
                        query: Any) -> None:
@@ -241,15 +243,17 @@ class Tracker:
             capture = self._capture
             self._start(span, lambda: attributes.rerank_start(
                 span.instance, model_name=model_name, top_n=top_n, query=query, capture=capture,
-                start_time_ns=span.start_ns))
+                start_time_ns=span.start_ns), kind=SpanKind.RERANKER)
 
     def chain_started(self, span_id: str | None, query: Any) -> None:
         """A query engine or response synthesizer began (its start event names the query)."""
         span = self._promotable(span_id, None)
         if span is not None:
-            inputs = attributes.text_of_query(query) if self._capture and query is not None else None
-            self._start(span, lambda: attributes.chain_start(span.qualname, inputs=inputs,
-                                                             start_time_ns=span.start_ns))
+            capture = self._capture
+            self._start(span, lambda: attributes.chain_start(
+                span.qualname,
+                inputs=attributes.text_of_query(query) if capture and query is not None else None,
+                start_time_ns=span.start_ns), kind=SpanKind.CHAIN)
 
     def cancelled(self, span_id: str | None) -> None:
         span = self._spans.get(span_id) if span_id is not None else None
@@ -269,11 +273,11 @@ class Tracker:
         if ancestor is not None and ancestor.kind is SpanKind.TOOL:
             return  # an adapter or ``__call__`` delegating to the same tool call
         call_id = self._tool_call_id(span)
-        inputs = (attributes.bound_inputs(bound_args, skip=self._fw.workflow_context)
-                  if self._capture else None)
-        instance = span.instance
-        self._start(span, lambda: attributes.tool_start(instance, call_id=call_id, inputs=inputs,
-                                                        start_time_ns=span.start_ns))
+        skip, capture, instance = self._fw.workflow_context, self._capture, span.instance
+        self._start(span, lambda: attributes.tool_start(
+            instance, call_id=call_id,
+            inputs=attributes.bound_inputs(bound_args, skip=skip) if capture else None,
+            start_time_ns=span.start_ns), kind=SpanKind.TOOL)
 
     def _tool_call_id(self, span: _Span) -> str | None:
         node, depth = span.parent, 0
@@ -289,12 +293,13 @@ class Tracker:
         holder: list[Flow] = []
 
         def build() -> RunStart:
-            flow, start = open_flow(span.id, span.instance, bound_args, fw=self._fw,
-                                    capture=self._capture, start_time_ns=span.start_ns)
+            flow, start = open_flow(span.id, span.instance, bound_args, tags=current_tags(),
+                                    fw=self._fw, capture=self._capture,
+                                    start_time_ns=span.start_ns)
             holder.append(flow)
             return start
 
-        self._start(span, build, fallback=RunStart(kind=SpanKind.CHAIN, name=type(span.instance).__name__))
+        self._start(span, build, kind=SpanKind.CHAIN, operation="invoke_workflow")
         span.flow = holder[0] if holder else Flow(span_id=span.id, kind=FlowKind.WORKFLOW)
 
     def _enter_step(self, span: _Span, flow: Flow, bound_args: Any) -> None:
@@ -305,7 +310,8 @@ class Tracker:
             span.run_parent = flow.step_parent(event, self.recorder, self._fw)
         if flow.kind is FlowKind.WORKFLOW:
             self._start(span, lambda: attributes.chain_start(span.qualname, inputs=None,
-                                                             start_time_ns=span.start_ns))
+                                                             start_time_ns=span.start_ns),
+                        kind=SpanKind.CHAIN)
 
     def _finish_flow(self, span: _Span, *, result: Any, error: BaseException | str | None,
                      control_flow: bool = False) -> None:
@@ -347,13 +353,15 @@ class Tracker:
                 return None
         return span
 
-    def _start(self, span: _Span, build: Callable[[], RunStart], *,
-               fallback: RunStart | None = None, activate: bool = True) -> None:
+    def _start(self, span: _Span, build: Callable[[], RunStart], *, kind: SpanKind,
+               operation: str | None = None, activate: bool = True) -> None:
+        """Start ``span``'s visible run; when ``build`` fails, a bare run of ``kind`` still
+        starts, so parents and ends stay balanced."""
         built: RunStart | None = None
         with guard("llamaindex.start_attributes"):
             built = build()
-        start = built if built is not None else (
-            fallback or RunStart(kind=SpanKind.CHAIN, name=span.qualname))
+        start = built if built is not None else RunStart(kind=kind, name=span.qualname,
+                                                         operation=operation)
         with self._lock:
             if span.state != PENDING:
                 return

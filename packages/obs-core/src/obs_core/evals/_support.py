@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 
 from obs_core.evals._text import Term, split_claims, split_sentences, terms, wordlist
@@ -34,7 +35,6 @@ FUZZY_CREDIT = 0.5
 """Credit for a morphological near-match ("Americans" ~ "America") instead of an exact one."""
 PAIR_WINDOW = 3
 """Two answer terms count as a phrase in the context if at most this many tokens apart, in order."""
-PAIR_UNORDERED = True
 SHARE_TERMS, SHARE_LOCAL, SHARE_PHRASE = 0.1, 0.5, 0.4
 SEMANTIC_CREDIT = 0.8
 """Most credit a plain word can get from embedding similarity when it is not found literally."""
@@ -84,8 +84,17 @@ class ClaimReport:
         return any(c.term.kind == "negation" and c.local < 1.0 for c in self.checks)
 
 
+@lru_cache(maxsize=32)
+def index_contexts(contexts: tuple[str, ...]) -> ContextIndex:
+    """Indexing dominates the cost of a check; several evaluators often share one sample's contexts."""
+    return ContextIndex(contexts)
+
+
 class ContextIndex:
-    """The contexts' sentences with their term keys, token positions and a prefix index."""
+    """The contexts' sentences with their term keys, token positions and a prefix index.
+
+    Read-only once built, so cached instances are shared safely between threads.
+    """
 
     def __init__(self, contexts: Sequence[str]) -> None:
         self.sentences: list[str] = []
@@ -118,24 +127,21 @@ class ContextIndex:
         return 0.0, None
 
     def adjacent(self, first: str, second: str) -> bool:
-        """True if the two keys stand within ``PAIR_WINDOW`` tokens of each other somewhere."""
-        others = self.positions.get(second)
-        if not others:
+        """True if ``second`` follows ``first`` within ``PAIR_WINDOW`` tokens somewhere."""
+        after = self.positions.get(second)
+        if not after:
             return False
         for position in self.positions.get(first, ()):
-            i = bisect.bisect_left(others, position - PAIR_WINDOW)
-            if i < len(others) and others[i] - position <= PAIR_WINDOW and (PAIR_UNORDERED or others[i] > position):
+            i = bisect.bisect_right(after, position)
+            if i < len(after) and after[i] - position <= PAIR_WINDOW:
                 return True
-            if not PAIR_UNORDERED:
-                j = bisect.bisect_right(others, position)
-                if j < len(others) and others[j] - position <= PAIR_WINDOW:
-                    return True
         return False
 
-    def best_sentence(self, claim_terms: Sequence[Term]) -> int | None:
+    def best_sentence(self, claim_terms: Sequence[Term], weights: Sequence[float]) -> int | None:
+        """The sentence holding the largest weight of the claim's terms."""
         best, best_value = None, 0.0
         for index, keys in enumerate(self.sentence_keys):
-            value = sum(KIND_WEIGHT[t.kind] for t in claim_terms if t.key in keys)
+            value = sum(w for t, w in zip(claim_terms, weights, strict=True) if t.key in keys)
             if value > best_value:
                 best, best_value = index, value
         return best
@@ -179,16 +185,14 @@ def assess(
     generic = wordlist("generic_words")
     reports: list[ClaimReport] = []
     for number, (text, found) in enumerate(claims):
-        best = index.best_sentence(found)
+        weights = [_weight(t, question_keys, generic, discount=not only_question) for t in found]
+        best = index.best_sentence(found, [KIND_WEIGHT[t.kind] for t in found])
         best_keys = index.sentence_keys[best] if best is not None else frozenset()
         claim_similarity = similarities[number] if similarities is not None else None
         semantic = SEMANTIC_CREDIT * _ramp(claim_similarity) if claim_similarity is not None else 0.0
         checks: list[TermCheck] = []
-        for t in found:
-            weight = KIND_WEIGHT[t.kind] * (GENERIC_FACTOR if t.kind == "word" and t.key in generic else 1.0)
+        for t, weight in zip(found, weights, strict=True):
             from_question = t.kind != "negation" and t.key in question_keys
-            if from_question and not only_question:
-                weight *= QUESTION_FACTOR
             if t.kind == "negation":
                 support = 1.0 if "not" in best_keys else 0.0
                 checks.append(TermCheck(term=t, weight=weight, from_question=False, found=support, local=support, match=None))
@@ -223,6 +227,15 @@ def assess(
     return reports
 
 
+def _weight(term: Term, question_keys: set[str], generic: frozenset[str], *, discount: bool) -> float:
+    weight = KIND_WEIGHT[term.kind]
+    if term.kind == "word" and term.key in generic:
+        weight *= GENERIC_FACTOR
+    if discount and term.kind != "negation" and term.key in question_keys:
+        weight *= QUESTION_FACTOR
+    return weight
+
+
 def _ramp(similarity: float) -> float:
     return min(1.0, max(0.0, (similarity - SEMANTIC_LOW) / (SEMANTIC_HIGH - SEMANTIC_LOW)))
 
@@ -245,7 +258,9 @@ def _phrase_support(checks: Sequence[TermCheck], index: ContextIndex, *, discoun
         weight = 2.0 if a.term.kind != "word" or b.term.kind != "word" else 1.0
         if discount and a.from_question and b.from_question:
             weight *= QUESTION_FACTOR
-        together = a.match is not None and b.match is not None and index.adjacent(a.match, b.match)
+        if a.match is None or b.match is None:
+            continue  # a missing term is penalised once, in term support, not again here
+        together = index.adjacent(a.match, b.match)
         total += weight
         if together:
             supported += weight

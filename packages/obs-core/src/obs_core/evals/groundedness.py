@@ -8,7 +8,7 @@ A score below the threshold (default 0.75) flags the answer as a likely hallucin
 
 from __future__ import annotations
 
-from obs_core.evals._support import ClaimReport, ContextIndex, assess
+from obs_core.evals._support import ClaimReport, assess, index_contexts
 from obs_core.evals._vectors import cosine
 from obs_core.evals.base import BaseEvaluator, EvalResult, EvalSample, MissingInputError
 from obs_core.evals.embedders import Embedder, embedder_id
@@ -58,7 +58,7 @@ class Groundedness(BaseEvaluator):
             raise MissingInputError("groundedness needs retrieved contexts")
         answer = sample.output[: self.max_answer_chars]
         truncated = truncated or len(sample.output) > self.max_answer_chars
-        index = ContextIndex(contexts)
+        index = index_contexts(tuple(contexts))
         similarity = None
         if self.embedder is not None:
             embedder = self.embedder

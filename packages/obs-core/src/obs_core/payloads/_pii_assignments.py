@@ -22,7 +22,7 @@ _ASSIGN: Final = re.compile(
     r"(?:\"((?:[^\"\\\n]|\\.){1,1024})\""
     r"|'([^'\n]{1,1024})'"
     r"|\\\"((?:[^\"\\\n]|\\[^\"\n]){1,1024})\\\""
-    r"|((?:(?i:bearer|basic|token|digest)[ \t]+)?[^\s\"'`,;&<>{}\[\]()\\]{1,1024}))"
+    r"|((?:(?i:bearer|basic|token|digest)[ \t]+)?[^\s\"'`,;<>{}\[\]()\\]{1,1024}))"
 )
 _HEADER_LINE: Final = re.compile(r"[^\r\n\"]{1,4096}")
 _AWS_SECRET: Final = re.compile(
@@ -106,6 +106,9 @@ def _assignment(text: str, start: int) -> Iterator[Finding]:
     s, e = m.start(group), m.end(group)
     value = m.group(group)
     if group == 5:
+        if start and text[start - 1] in "?&" and "&" in value:  # a URL query: a=1&b=2
+            value = value[: value.index("&")]
+            e = s + len(value)
         trimmed = value.rstrip(".,:;!?")
         e -= len(value) - len(trimmed)
         value = trimmed

@@ -116,8 +116,9 @@ def _classify(word: str, lists: NameLists) -> int:
     if folded in TITLES:
         return TITLE
     if word.isupper():
-        if len(word) <= 3:
-            return COMMON
+        if len(word) <= 3:  # acronyms (API, USD, CET), unless the word is a known name (DOE)
+            cls = _lookup(folded, lists)
+            return COMMON if cls == UNKNOWN else cls
     elif not word[1:].islower() and not _NAME_PREFIX.match(word) and "-" not in word:
         return COMMON  # CamelCase: OpenAI, LangChain, GitHub
     cls = _lookup(folded, lists)

@@ -74,11 +74,11 @@ _CUE: Final = re.compile(
     r"|(?P<dash>(?:^|\n)[ \t]*(?:-{1,2}|—|–)[ \t]*)$"
     r"|(?P<intro>\b(?:my name is|my name's|name's|i am|i'm|i’m|this is|call me|named|called|"
     r"i go by)[ \t]+)$"
-    r"|(?P<label>(?:\b(?:name|full name|first name|last name|surname|given name|family name|"
+    r"|(?P<label>(?:(?:(?:\b[a-z]+[ _])?name|\b(?:surname|"
     r"from|to|cc|bcc|attn|attention|contact|author|signed|customer|patient|client|user|assignee|"
     r"owner|reporter|requester|employee|candidate|applicant|recipient|sender|cardholder|"
     r"account holder|beneficiary|holder|passenger|guest|member|tenant|speaker|host|"
-    r"interviewer|interviewee|driver|doctor|nurse|agent|rep)\"?[ \t]*[:=][ \t]*\"?"
+    r"interviewer|interviewee|driver|doctor|nurse|agent|rep))\"?[ \t]*[:=][ \t]*\"?"
     r"|\b(?:written|reported|signed|approved|created|submitted|sent|authored|reviewed|"
     r"requested|assigned) (?:by|to)[ \t]+"
     r"|\b(?:cc|ask|ping|contact|email|call|thank|tell|meet|met)[ \t]+))$",
@@ -97,7 +97,7 @@ _CUE_WORDS: Final = frozenset("""
 _LOWER_INTRO_MARKERS: Final = ("my name is ", "my name's ", "i'm ", "i’m ", "i am ", "call me ",
                                 "this is ")
 _LOWER_NAME: Final = re.compile(r"[ \t]*([a-z][a-z'\-]{1,30})(?:[ \t]+([a-z][a-z'\-]{1,30}))?")
-_FOLLOW_OK: Final = frozenset(",!:;\n\r)")
+_FOLLOW_OK: Final = frozenset(",!:;\n\r)\"'<")
 _CUE_SKIP: Final = frozenset(" \t\r\n\"'=:,!.")
 _CUE_DASHES: Final = frozenset("-—–")
 
@@ -106,23 +106,26 @@ Token = tuple[int, int, str, int]  # start, end of the name part (no possessive)
 
 def find_names(text: str, lowered: str | None = None) -> list[Finding]:
     lists = name_lists()
+    spans = [m.span() for m in _CAP_WORD.finditer(text)]
+    words = [text[s:e] for s, e in spans]
+    classes = [classify(w, lists) for w in words]
     out: list[Finding] = []
-    for run in _runs(text, lists):
+    for run in _runs(text, spans, words, classes):
         out.extend(_names_in_run(text, run))
+    if out:
+        out.extend(_repeated_names(text, spans, words, classes, out))
     if lowered is not None:
         out.extend(_lowercase_intros(text, lowered, lists))
     return out
 
 
-def _runs(text: str, lists: NameLists) -> Iterator[list[Token]]:
+def _runs(text: str, spans: list[tuple[int, int]], words: list[str],
+          classes: list[int]) -> Iterator[list[Token]]:
     """Runs of adjacent capitalised words around every word that is not a common one.
 
     Most capitalised words in a prompt are common (sentence starts, products, places), so the
     words are classified in bulk first and runs are only built around the rest.
     """
-    spans = [m.span() for m in _CAP_WORD.finditer(text)]
-    words = [text[s:e] for s, e in spans]
-    classes = [classify(w, lists) for w in words]
     last = len(spans) - 1
     covered = -1
     for k, cls in enumerate(classes):
@@ -136,6 +139,34 @@ def _runs(text: str, lists: NameLists) -> Iterator[list[Token]]:
             b += 1
         covered = b
         yield [_token(text, spans[t], words[t], classes[t]) for t in range(a, b + 1)]
+
+
+def _repeated_names(text: str, spans: list[tuple[int, int]], words: list[str],
+                    classes: list[int], found: list[Finding]) -> Iterator[Finding]:
+    """Later mentions of a word from a full name found earlier: "Sofia Rossi ... Sofia to review".
+
+    Only words of multi-word names count, and not at a sentence start where the word may be
+    the ordinary one ("Will Turner ... Will you?").
+    """
+    known = {word for f in found if " " in f.value for word in f.value.split()
+             if word[:1].isupper() and len(word) > 1}
+    if not known:
+        return
+    taken = [(f.start, f.end) for f in found]
+    for (start, end), word, cls in zip(spans, words, classes):
+        bare = word[:-2] if word.endswith(("'s", "’s")) else word
+        if bare not in known or cls in (COMMON, TITLE) or _sentence_start(text, start):
+            continue
+        if any(s <= start < e for s, e in taken):
+            continue
+        yield Finding(kind=PiiKind.PERSON, start=start, end=start + len(bare), value=bare)
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    j = start - 1
+    while j >= 0 and text[j] in " \t\"'(":
+        j -= 1
+    return j < 0 or text[j] in ".!?\n:#*-"
 
 
 def _adjacent(text: str, spans: list[tuple[int, int]], words: list[str], classes: list[int],
@@ -179,7 +210,10 @@ def _names_in_run(text: str, run: list[Token]) -> Iterator[Finding]:
         else:
             accepted = _accept(text, run, i, j, classes) and not _vetoed(run, i, j)
         if accepted:
-            first = i - 1 if i and not title_cue and run[i - 1][3] == SURNAME else i
+            first = i
+            while (first > 0 and i - first < 2 and not title_cue
+                   and run[first - 1][3] in (SURNAME, UNKNOWN)):
+                first -= 1
             yield Finding(kind=PiiKind.PERSON, start=run[first][0], end=run[j - 1][1],
                           value=text[run[first][0]:run[j - 1][1]])
             i = j

@@ -36,14 +36,14 @@ _CLUSTER: Final = re.compile(
 
 _PHONE_INTL: Final = re.compile(
     r"(?<![\w+])\+(?:[0-9]{7,15}|[0-9]{1,4}"
-    r"(?:[ .\-]?\([0-9]{1,5}\)[ .\-]?[0-9]{1,6}|[ .\-][0-9]{1,6}){1,7})(?![0-9])"
+    r"(?:[ .\-]?\([0-9]{1,5}\)[ .\-]?[0-9]{1,8}|[ .\-][0-9]{1,8}){1,7})(?![0-9])"
 )
 _PHONE_NANP: Final = re.compile(
     r"(?<![\w+\-./])(?:1[ .\-])?(?:\([0-9]{3}\)[ .\-]?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}"
     r"(?![0-9]|[.\-][0-9])"
 )
 _PHONE_TRUNK: Final = re.compile(
-    r"(?<![\w+\-./(])\(?0[0-9]{1,4}\)?(?:[ .\-][0-9]{2,8}){1,5}(?![0-9]|[.\-][0-9])"
+    r"(?<![\w+\-./(])(?<![0-9][ .\-])\(?0[0-9]{1,4}\)?(?:[ .\-][0-9]{2,8}){1,5}(?![0-9]|[.\-][0-9])"
 )
 _SSN: Final = re.compile(
     r"(?<![\w\-./])([0-9]{3})([ \-])([0-9]{2})\2([0-9]{4})(?![0-9]|[\-.][0-9])"
@@ -58,7 +58,7 @@ _VERSION_CONTEXT: Final = re.compile(
 )
 _PHONE_LABEL: Final = re.compile(
     r"(?:phone|tel|telephone|mobile|cell|cellphone|fax|whatsapp|sms|"
-    r"(?:call|text|reach|ring) me (?:at|on))\b[^\n\w]{0,6}(?:(?:is|at|on|number|no)\b\W{0,4})?$",
+    r"(?:call|text|reach|ring) me (?:at|on))\b[^\n\w]{0,6}(?:(?:is|at|on|number|no|nr)\b\W{0,4}){0,3}$",
     re.IGNORECASE,
 )
 _SSN_LABEL: Final = re.compile(

@@ -145,6 +145,8 @@ def _tree_order(spans: list[SpanRecord]) -> list[tuple[SpanRecord, int]]:
         seen.add(span.span_id)
         ordered.append((span, depth))
         stack.extend((child, depth + 1) for child in reversed(children.get(span.span_id, [])))
+    # Spans caught in a parent cycle were never reached from a root: show them, flat.
+    ordered.extend((span, 0) for span in spans if span.span_id not in seen)
     return ordered
 
 
@@ -221,8 +223,9 @@ FROM traces WHERE start_time_ns >= ? AND start_time_ns < ?
 GROUP BY day ORDER BY day
 """
 
-_DURATIONS_SQL: Final = """
-SELECT duration_ns FROM traces WHERE start_time_ns >= ? AND start_time_ns < ? ORDER BY duration_ns
+_NTH_DURATION_SQL: Final = """
+SELECT duration_ns FROM traces WHERE start_time_ns >= ? AND start_time_ns < ?
+ORDER BY duration_ns LIMIT 1 OFFSET ?
 """
 
 
@@ -230,15 +233,21 @@ def overview(db_path: Path, *, since_ns: int, until_ns: int) -> dict[str, Any]:
     """Tokens and cost per day, latency percentiles, error rate and agent limit hits.
 
     The store has no aggregate queries, so this reads the file through its own read-only
-    connection; every value is a bound parameter.
+    connection; every value is a bound parameter. Percentiles are nearest-rank, read one row
+    each from the sorted durations rather than loading them all.
     """
     if until_ns <= since_ns:
         raise ApiError("until must be after since")
     uri = f"{db_path.resolve().as_uri()}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True)) as conn:
         days = conn.execute(_PER_DAY_SQL, (_NS_PER_DAY, since_ns, until_ns)).fetchall()
-        durations = [int(row[0]) for row in conn.execute(_DURATIONS_SQL, (since_ns, until_ns))]
-    total = sum(int(row[1]) for row in days)
+        total = sum(int(row[1]) for row in days)
+        latency: dict[str, float | None] = {}
+        for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
+            row = conn.execute(
+                _NTH_DURATION_SQL, (since_ns, until_ns, _nearest_rank(q, total) - 1)
+            ).fetchone() if total else None
+            latency[name] = None if row is None else int(row[0]) / _NS_PER_MS
     errors = sum(int(row[4] or 0) for row in days)
     return {
         "since_ms": since_ns / _NS_PER_MS,
@@ -247,10 +256,7 @@ def overview(db_path: Path, *, since_ns: int, until_ns: int) -> dict[str, Any]:
         "error_count": errors,
         "error_rate": errors / total if total else 0.0,
         "agent_limit_hits": sum(int(row[5] or 0) for row in days),
-        "latency_ms": {
-            name: None if not durations else _percentile(durations, q) / _NS_PER_MS
-            for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
-        },
+        "latency_ms": latency,
         "days": [
             {
                 "day_ms": int(row[0]) * _NS_PER_DAY // _NS_PER_MS,
@@ -275,10 +281,10 @@ def overview_window(query: Mapping[str, str], *, now_ns: int) -> tuple[int, int]
     return since_ns, until_ns
 
 
-def _percentile(sorted_values: list[int], q: float) -> float:
-    """Nearest-rank percentile: always a value that was observed."""
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return float(sorted_values[rank - 1])
+def _nearest_rank(q: float, count: int) -> int:
+    """The 1-based rank of the ``q`` quantile among ``count`` sorted values: a percentile
+    that is always an observed duration, not an interpolation."""
+    return min(count, max(1, math.ceil(q * count)))
 
 
 # --- parameter reading ---------------------------------------------------------------------

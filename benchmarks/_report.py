@@ -1,0 +1,210 @@
+"""Turns worker results into figures (medians, paired ratios) and the RESULTS.md text."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from _modes import PEERS
+from _workloads import WORKLOADS
+
+MAX_US_PER_SPAN = 80.0
+PEER_FRACTION = 1 / 3
+
+
+@dataclass(kw_only=True)
+class Figures:
+    """One workload × mode, over all rounds."""
+
+    workload: str
+    mode: str
+    status: str
+    reason: str = ""
+    rounds: int = 0
+    median_us: float = 0.0
+    overhead_us: float = 0.0
+    ratio: float = 1.0
+    spans_per_run: float = 0.0
+    attribute_bytes_per_run: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def overhead_per_span_us(self) -> float | None:
+        return self.overhead_us / self.spans_per_run if self.spans_per_run else None
+
+
+def summarise(results: Sequence[dict[str, Any]], workloads: Iterable[str],
+              modes: Sequence[str]) -> dict[str, dict[str, Figures]]:
+    """Medians over rounds; overhead and ratio are medians of per-round differences against the
+    baseline measured in the same round, so slow phases of a shared machine cancel out."""
+    table: dict[str, dict[str, Figures]] = {}
+    for w in workloads:
+        rows = [r for r in results if r["workload"] == w]
+        base = {r["round"]: r["median_us"] for r in rows
+                if r["mode"] == "baseline" and r["status"] == "ok"}
+        table[w] = {}
+        for m in modes:
+            mine = [r for r in rows if r["mode"] == m]
+            good = [r for r in mine if r["status"] == "ok"]
+            if not good:
+                bad = mine[0] if mine else {"status": "n/a", "reason": "not run"}
+                table[w][m] = Figures(workload=w, mode=m, status=bad["status"],
+                                      reason=bad.get("reason", ""))
+                continue
+            paired = [(r["median_us"], base[r["round"]]) for r in good if r["round"] in base]
+            fig = Figures(workload=w, mode=m, status="ok", rounds=len(good),
+                          median_us=statistics.median(r["median_us"] for r in good),
+                          spans_per_run=statistics.median(r["spans_per_run"] for r in good),
+                          attribute_bytes_per_run=statistics.median(
+                              r.get("attribute_bytes_per_run", 0.0) for r in good),
+                          notes=sorted({r["note"] for r in good if r.get("note")}))
+            if paired:
+                fig.overhead_us = statistics.median(a - b for a, b in paired)
+                fig.ratio = statistics.median(a / b for a, b in paired if b)
+            table[w][m] = fig
+    return table
+
+
+@dataclass(kw_only=True)
+class Verdict:
+    workload: str
+    obs_overhead_us: float | None
+    best_peer: str | None
+    best_peer_overhead_us: float | None
+    per_span_us: float | None
+    peer_target_met: bool | None
+    span_target_met: bool | None
+
+    @property
+    def met(self) -> bool | None:
+        if self.peer_target_met is None and self.span_target_met is None:
+            return None
+        return bool(self.peer_target_met is not False and self.span_target_met is not False)
+
+
+def verdicts(table: dict[str, dict[str, Figures]]) -> list[Verdict]:
+    out: list[Verdict] = []
+    for w, by_mode in table.items():
+        obs = by_mode.get("obs-default")
+        peers = [by_mode[p] for p in PEERS if p in by_mode and by_mode[p].ok]
+        best = min(peers, key=lambda f: f.overhead_us) if peers else None
+        if obs is None or not obs.ok:
+            out.append(Verdict(workload=w, obs_overhead_us=None, best_peer=best.mode if best else None,
+                               best_peer_overhead_us=best.overhead_us if best else None,
+                               per_span_us=None, peer_target_met=None, span_target_met=None))
+            continue
+        per_span = obs.overhead_per_span_us
+        out.append(Verdict(
+            workload=w, obs_overhead_us=obs.overhead_us,
+            best_peer=best.mode if best else None,
+            best_peer_overhead_us=best.overhead_us if best else None, per_span_us=per_span,
+            peer_target_met=(obs.overhead_us <= PEER_FRACTION * max(best.overhead_us, 0.0))
+            if best else None,
+            span_target_met=(per_span <= MAX_US_PER_SPAN) if per_span is not None else None))
+    return out
+
+
+def _us(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+
+
+def _yes(value: bool | None) -> str:
+    return "n/a" if value is None else ("yes" if value else "**no**")
+
+
+def headline(table: dict[str, dict[str, Figures]], modes: Sequence[str]) -> str:
+    """Per workload: baseline time, then each mode's overhead µs (ratio to baseline)."""
+    traced = [m for m in modes if m != "baseline"]
+    lines = ["| workload | baseline µs/run | " + " | ".join(f"{m} overhead µs (×)" for m in traced)
+             + " |", "|---|---:|" + "---:|" * len(traced)]
+    for w, by_mode in table.items():
+        base = by_mode.get("baseline")
+        cells = [_us(base.median_us) if base and base.ok else "n/a"]
+        for m in traced:
+            f = by_mode.get(m)
+            cells.append(f"{_us(f.overhead_us)} (×{f.ratio:.2f})" if f and f.ok
+                         else (f.status if f else "–"))
+        lines.append(f"| {w} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def detail(table: dict[str, dict[str, Figures]]) -> str:
+    lines = ["| workload | mode | rounds | µs/run | overhead µs | × baseline | spans/run | "
+             "overhead µs/span | attribute bytes/run | notes |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for w, by_mode in table.items():
+        for m, f in by_mode.items():
+            if not f.ok:
+                lines.append(f"| {w} | {m} | – | {f.status} | | | | | | {f.reason} |")
+                continue
+            lines.append(
+                f"| {w} | {m} | {f.rounds} | {_us(f.median_us)} | "
+                f"{_us(f.overhead_us) if m != 'baseline' else '–'} | ×{f.ratio:.2f} | "
+                f"{f.spans_per_run:.1f} | {_us(f.overhead_per_span_us)} | "
+                f"{f.attribute_bytes_per_run:,.0f} | {'; '.join(f.notes)} |")
+    return "\n".join(lines)
+
+
+def targets(items: Sequence[Verdict]) -> str:
+    lines = ["| workload | obs-default overhead µs | best peer (overhead µs) | ≤ ⅓ of best peer | "
+             "obs µs/span | ≤ 80 µs/span | met |", "|---|---:|---|---|---:|---|---|"]
+    for v in items:
+        peer = f"{v.best_peer} ({_us(v.best_peer_overhead_us)})" if v.best_peer else "n/a"
+        lines.append(f"| {v.workload} | {_us(v.obs_overhead_us)} | {peer} | "
+                     f"{_yes(v.peer_target_met)} | {_us(v.per_span_us)} | "
+                     f"{_yes(v.span_target_met)} | {_yes(v.met)} |")
+    return "\n".join(lines)
+
+
+def rss(rows: Sequence[dict[str, Any]]) -> str:
+    lines = ["| workload | mode | runs | RSS start MB | RSS end MB | slope, all KB/1k runs | "
+             "slope, second half KB/1k runs | flat |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        if r["status"] != "ok":
+            lines.append(f"| {r['workload']} | {r['mode']} | – | {r['status']} | | | | "
+                         f"{r.get('reason', '')} |")
+            continue
+        s = r["rss"]
+        slope = s["slope_kb_per_1k_second_half"]
+        lines.append(f"| {r['workload']} | {r['mode']} | {s['runs']:,} | {s['start_kb'] / 1024:.1f} | "
+                     f"{s['end_kb'] / 1024:.1f} | {s['slope_kb_per_1k_all']:.1f} | {slope:.1f} | "
+                     f"{'yes' if abs(slope) <= FLAT_KB_PER_1K else '**no**'} |")
+    return "\n".join(lines)
+
+
+FLAT_KB_PER_1K = 16.0
+"""Second-half growth below this (16 bytes a run) is allocator noise, not a leak."""
+
+
+def profiles(rows: Sequence[dict[str, Any]]) -> str:
+    parts: list[str] = []
+    for r in rows:
+        p = r.get("profile") or {}
+        if r["status"] != "ok" or "obs_share" not in p:
+            parts.append(f"### {r['workload']} ({r['mode']})\n\nnot profiled: "
+                         f"{r.get('reason') or p.get('reason', 'unknown')}\n")
+            continue
+        parts.append(
+            f"### {r['workload']} ({r['mode']}, {p['runs']} runs under pyinstrument)\n\n"
+            f"obs code (and everything it calls) takes **{p['obs_share']:.0%}** of the profiled "
+            f"run time ({_us(p['obs_us_per_run'])} of {_us(p['total_us_per_run'])} µs per run; "
+            "absolute values are inflated by the profiler, the shares are what matter).\n")
+        for title, key in (("Entry points (inclusive)", "entry_points"),
+                           ("Where the time goes, by package (self time)", "packages"),
+                           ("Hottest functions (self time)", "self_time")):
+            parts.append(f"{title}:\n\n| function | µs/run | share of obs time |\n|---|---:|---:|")
+            parts.extend(f"| `{name}` | {_us(us)} | {share:.0%} |" for name, us, share in p[key])
+            parts.append("")
+    return "\n".join(parts)
+
+
+def workload_list(names: Iterable[str]) -> str:
+    return "\n".join(f"- `{n}`: {WORKLOADS[n].description}" for n in names)
