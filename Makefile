@@ -1,4 +1,6 @@
 # Entry points. Each target creates the virtualenv and installs pinned dependencies on first use.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,7 +15,8 @@ help:  ## list the targets
 $(STAMP): constraints.txt requirements-dev.txt packages/obs-core/pyproject.toml packages/obs-langchain/pyproject.toml packages/obs-llamaindex/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) -r requirements-dev.txt \
-		-e 'packages/obs-core[otlp,postgres,prometheus]' -e packages/obs-langchain -e packages/obs-llamaindex
+		-e 'packages/obs-core[otlp,postgres,prometheus]' -e packages/obs-langchain -e packages/obs-llamaindex \
+		2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
 	touch $(STAMP)
 
 demo: $(STAMP)  ## run the offline demo and show its traces from the local store

@@ -23,7 +23,10 @@ class Figures:
     status: str
     reason: str = ""
     rounds: int = 0
-    median_us: float = 0.0
+    cpu_us: float = 0.0
+    """Process CPU time per run (all threads): the primary figure, immune to time slicing."""
+    wall_us: float = 0.0
+    """Median wall time of one run: what a user waits, inflated when the machine is busy."""
     overhead_us: float = 0.0
     ratio: float = 1.0
     spans_per_run: float = 0.0
@@ -46,7 +49,7 @@ def summarise(results: Sequence[dict[str, Any]], workloads: Iterable[str],
     table: dict[str, dict[str, Figures]] = {}
     for w in workloads:
         rows = [r for r in results if r["workload"] == w]
-        base = {r["round"]: r["median_us"] for r in rows
+        base = {r["round"]: r["cpu_us"] for r in rows
                 if r["mode"] == "baseline" and r["status"] == "ok"}
         table[w] = {}
         for m in modes:
@@ -57,9 +60,10 @@ def summarise(results: Sequence[dict[str, Any]], workloads: Iterable[str],
                 table[w][m] = Figures(workload=w, mode=m, status=bad["status"],
                                       reason=bad.get("reason", ""))
                 continue
-            paired = [(r["median_us"], base[r["round"]]) for r in good if r["round"] in base]
+            paired = [(r["cpu_us"], base[r["round"]]) for r in good if r["round"] in base]
             fig = Figures(workload=w, mode=m, status="ok", rounds=len(good),
-                          median_us=statistics.median(r["median_us"] for r in good),
+                          cpu_us=statistics.median(r["cpu_us"] for r in good),
+                          wall_us=statistics.median(r["wall_median_us"] for r in good),
                           spans_per_run=statistics.median(r["spans_per_run"] for r in good),
                           attribute_bytes_per_run=statistics.median(
                               r.get("attribute_bytes_per_run", 0.0) for r in good),
@@ -123,11 +127,11 @@ def _yes(value: bool | None) -> str:
 def headline(table: dict[str, dict[str, Figures]], modes: Sequence[str]) -> str:
     """Per workload: baseline time, then each mode's overhead µs (ratio to baseline)."""
     traced = [m for m in modes if m != "baseline"]
-    lines = ["| workload | baseline µs/run | " + " | ".join(f"{m} overhead µs (×)" for m in traced)
+    lines = ["| workload | baseline CPU µs/run | " + " | ".join(f"{m} overhead µs (×)" for m in traced)
              + " |", "|---|---:|" + "---:|" * len(traced)]
     for w, by_mode in table.items():
         base = by_mode.get("baseline")
-        cells = [_us(base.median_us) if base and base.ok else "n/a"]
+        cells = [_us(base.cpu_us) if base and base.ok else "n/a"]
         for m in traced:
             f = by_mode.get(m)
             cells.append(f"{_us(f.overhead_us)} (×{f.ratio:.2f})" if f and f.ok
@@ -137,19 +141,19 @@ def headline(table: dict[str, dict[str, Figures]], modes: Sequence[str]) -> str:
 
 
 def detail(table: dict[str, dict[str, Figures]]) -> str:
-    lines = ["| workload | mode | rounds | µs/run | overhead µs | × baseline | spans/run | "
-             "overhead µs/span | attribute bytes/run | notes |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| workload | mode | rounds | CPU µs/run | overhead µs | × baseline | spans/run | "
+             "overhead µs/span | attribute bytes/run | wall µs/run (median) | notes |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for w, by_mode in table.items():
         for m, f in by_mode.items():
             if not f.ok:
-                lines.append(f"| {w} | {m} | – | {f.status} | | | | | | {f.reason} |")
+                lines.append(f"| {w} | {m} | – | {f.status} | | | | | | | {f.reason} |")
                 continue
             lines.append(
-                f"| {w} | {m} | {f.rounds} | {_us(f.median_us)} | "
+                f"| {w} | {m} | {f.rounds} | {_us(f.cpu_us)} | "
                 f"{_us(f.overhead_us) if m != 'baseline' else '–'} | ×{f.ratio:.2f} | "
                 f"{f.spans_per_run:.1f} | {_us(f.overhead_per_span_us)} | "
-                f"{f.attribute_bytes_per_run:,.0f} | {'; '.join(f.notes)} |")
+                f"{f.attribute_bytes_per_run:,.0f} | {_us(f.wall_us)} | {'; '.join(f.notes)} |")
     return "\n".join(lines)
 
 

@@ -51,15 +51,19 @@ def slope_per_1k(points: list[tuple[int, int]]) -> float:
     return 1000 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
-def _timed(run: RunOnce, *, budget_s: float, min_runs: int, max_runs: int) -> list[int]:
+def _timed(run: RunOnce, *, budget_s: float, min_runs: int,
+           max_runs: int) -> tuple[list[int], int]:
+    """Wall time of each run, and the process CPU time of all of them (every thread, so a
+    tracer's background work counts)."""
     samples: list[int] = []
     gc.collect()
     deadline = time.perf_counter() + budget_s
+    cpu0 = time.process_time_ns()
     while len(samples) < max_runs and (len(samples) < min_runs or time.perf_counter() < deadline):
         t0 = time.perf_counter_ns()
         run()
         samples.append(time.perf_counter_ns() - t0)
-    return samples
+    return samples, time.process_time_ns() - cpu0
 
 
 def _rss_track(run: RunOnce, runs: int, samples: int = 20) -> dict[str, Any]:
@@ -99,10 +103,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.rss_runs:
         return {**result, "rss": _rss_track(run, args.rss_runs)}
     before = exporter.spans if exporter else 0
-    samples = _timed(run, budget_s=args.budget_s, min_runs=args.min_runs, max_runs=args.max_runs)
+    samples, cpu_ns = _timed(run, budget_s=args.budget_s, min_runs=args.min_runs,
+                             max_runs=args.max_runs)
     spans = (exporter.spans - before) if exporter else 0
-    result.update(runs=len(samples), median_us=statistics.median(samples) / 1000,
-                  mean_us=statistics.fmean(samples) / 1000,
+    result.update(runs=len(samples), cpu_us=cpu_ns / len(samples) / 1000,
+                  wall_median_us=statistics.median(samples) / 1000,
+                  wall_mean_us=statistics.fmean(samples) / 1000,
                   spans_per_run=spans / len(samples))
     if exporter is not None and args.bytes_runs:
         exporter.measure, exporter.attribute_bytes = True, 0

@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from opentelemetry.sdk.trace import ReadableSpan
@@ -80,19 +82,43 @@ def check(server: ScriptedOpenAIServer, capture: SpanCapture,
     return Checks(server, capture, handler)
 
 
+@pytest.fixture(scope="session")
+def tls() -> ssl.SSLContext:
+    """One TLS context for every HTTP client: building one per client dominates test time."""
+    return ssl.create_default_context()
+
+
+@pytest.fixture(scope="session")
+def async_clients() -> list[httpx.AsyncClient]:
+    """Async clients stay referenced for the whole session, as langchain-openai's own cached
+    clients do: each belongs to the event loop of its test, so none can be closed afterwards,
+    and collecting one with pooled connections would raise ResourceWarning."""
+    return []
+
+
 @pytest.fixture
-def chat_model(server: ScriptedOpenAIServer) -> Callable[..., ChatOpenAI]:
+def http_clients(tls: ssl.SSLContext,
+                 async_clients: list[httpx.AsyncClient]) -> Iterator[dict[str, Any]]:
+    sync_client, async_client = httpx.Client(verify=tls), httpx.AsyncClient(verify=tls)
+    async_clients.append(async_client)
+    yield {"http_client": sync_client, "http_async_client": async_client}
+    sync_client.close()
+
+
+@pytest.fixture
+def chat_model(server: ScriptedOpenAIServer,
+               http_clients: dict[str, Any]) -> Callable[..., ChatOpenAI]:
     """Real ``ChatOpenAI`` clients talking to the scripted server."""
 
     def make(**options: Any) -> ChatOpenAI:
         return ChatOpenAI(model=MODEL, base_url=server.base_url, api_key="sk-test",  # type: ignore[arg-type]
-                          max_retries=0, **options)
+                          max_retries=0, **http_clients, **options)
 
     return make
 
 
 @pytest.fixture
-def embeddings(server: ScriptedOpenAIServer) -> OpenAIEmbeddings:
+def embeddings(server: ScriptedOpenAIServer, http_clients: dict[str, Any]) -> OpenAIEmbeddings:
     return OpenAIEmbeddings(model="text-embedding-3-small", base_url=server.base_url,
                             api_key="sk-test", check_embedding_ctx_length=False,  # type: ignore[arg-type]
-                            max_retries=0)
+                            max_retries=0, **http_clients)

@@ -1,4 +1,4 @@
-"""The pure mapping functions, on the shapes providers and LlamaIndex hand over."""
+"""The pure readers and mapping functions, on the shapes providers and LlamaIndex hand over."""
 
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ from llama_index.core.agent.workflow.workflow_events import AgentWorkflowStartEv
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ToolCallBlock
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.tools.types import ToolOutput
-from llama_index.core.workflow.errors import WorkflowCancelledByUser, WorkflowRuntimeError
+from workflows.errors import WorkflowCancelledByUser, WorkflowRuntimeError
 
 from obs_core import RunStart, SpanKind, TokenUsage
 from obs_llamaindex import _attributes as a
+from obs_llamaindex import _readers as r
 from obs_llamaindex._framework import framework
 
 
 def test_span_qualname_drops_the_dispatchers_uuid_suffix() -> None:
-    assert a.span_qualname("RetrieverQueryEngine.query-0acd2efd-5828-49ec-acae-5b01e57ef123") == \
+    assert r.span_qualname("RetrieverQueryEngine.query-0acd2efd-5828-49ec-acae-5b01e57ef123") == \
         "RetrieverQueryEngine.query"
-    assert a.span_qualname("no-suffix") == "no-suffix"
+    assert r.span_qualname("no-suffix") == "no-suffix"
 
 
 def test_provider_comes_from_the_integration_package_of_the_class() -> None:
@@ -28,9 +29,9 @@ def test_provider_comes_from_the_integration_package_of_the_class() -> None:
     custom = type("Mine", (), {"__module__": "myapp.models"})
     vendor = type("Other", (), {"__module__": "llama_index.llms.somevendor.base"})
 
-    assert a.provider_of(anthropic) == "anthropic"
-    assert a.provider_of(custom) is None
-    assert a.provider_of(vendor) == "somevendor"
+    assert r.provider_of(anthropic) == "anthropic"
+    assert r.provider_of(custom) is None
+    assert r.provider_of(vendor) == "somevendor"
 
 
 def test_openai_usage_includes_cache_and_reasoning_details() -> None:
@@ -38,7 +39,7 @@ def test_openai_usage_includes_cache_and_reasoning_details() -> None:
                      "prompt_tokens_details": {"cached_tokens": 64},
                      "completion_tokens_details": {"reasoning_tokens": 8}}}
 
-    assert a.usage_of(raw) == TokenUsage(input_tokens=100, output_tokens=20, total_tokens=120,
+    assert r.usage_of(raw) == TokenUsage(input_tokens=100, output_tokens=20, total_tokens=120,
                                          cache_read_tokens=64, reasoning_tokens=8)
 
 
@@ -47,24 +48,24 @@ def test_anthropic_style_usage_counts_cached_input_as_input() -> None:
                                                 cache_read_input_tokens=90,
                                                 cache_creation_input_tokens=0))
 
-    usage = a.usage_of(raw)
+    usage = r.usage_of(raw)
 
     assert usage is not None
     assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (100, 90, 5)
 
 
 def test_usage_falls_back_to_the_counts_llamaindex_copied_and_else_is_none() -> None:
-    assert a.usage_of(None, {"prompt_tokens": 7, "completion_tokens": 3}) == TokenUsage(
+    assert r.usage_of(None, {"prompt_tokens": 7, "completion_tokens": 3}) == TokenUsage(
         input_tokens=7, output_tokens=3)
-    assert a.usage_of({"usage": None}, {}) is None
-    assert a.usage_of({"usage": {"prompt_tokens": "many"}}) is None
+    assert r.usage_of({"usage": None}, {}) is None
+    assert r.usage_of({"usage": {"prompt_tokens": "many"}}) is None
 
 
 def test_request_params_merge_llm_fields_its_extra_kwargs_and_the_call() -> None:
     llm = SimpleNamespace(temperature=0.2, max_tokens=None,
                           additional_kwargs={"seed": 1, "stop": "END", "top_p": True})
 
-    params = a.request_params(llm, {"temperature": 0.7, "max_completion_tokens": 64}, stream=True)
+    params = r.request_params(llm, {"temperature": 0.7, "max_completion_tokens": 64}, stream=True)
 
     assert params == {"temperature": 0.7, "seed": 1, "stop_sequences": ["END"],
                       "max_tokens": 64, "stream": True}
@@ -120,8 +121,8 @@ def test_embedding_end_counts_inputs_and_dimensions(result: object, count: int, 
 
 
 def test_query_text_comes_from_strings_and_query_bundles() -> None:
-    assert a.text_of_query("plain") == "plain"
-    assert a.text_of_query(QueryBundle(query_str="bundled")) == "bundled"
+    assert r.text_of_query("plain") == "plain"
+    assert r.text_of_query(QueryBundle(query_str="bundled")) == "bundled"
 
 
 def test_tool_failure_is_read_from_an_error_tool_output() -> None:
@@ -136,11 +137,11 @@ def test_tool_failure_is_read_from_an_error_tool_output() -> None:
 def test_control_flow_is_decided_by_exception_type() -> None:
     types = framework().control_flow
 
-    assert a.is_control_flow(WorkflowCancelledByUser(), types, in_workflow=True)
-    assert a.is_control_flow(GeneratorExit(), types, in_workflow=False)
-    assert a.is_control_flow(asyncio.CancelledError(), types, in_workflow=True)
-    assert not a.is_control_flow(asyncio.CancelledError(), types, in_workflow=False)
-    assert not a.is_control_flow(WorkflowRuntimeError("Max iterations"), types, in_workflow=True)
+    assert r.is_control_flow(WorkflowCancelledByUser(), types, in_workflow=True)
+    assert r.is_control_flow(GeneratorExit(), types, in_workflow=False)
+    assert r.is_control_flow(asyncio.CancelledError(), types, in_workflow=True)
+    assert not r.is_control_flow(asyncio.CancelledError(), types, in_workflow=False)
+    assert not r.is_control_flow(WorkflowRuntimeError("Max iterations"), types, in_workflow=True)
 
 
 def test_step_limit_is_the_run_argument_else_the_llamaindex_default() -> None:
@@ -154,16 +155,16 @@ def test_step_limit_is_the_run_argument_else_the_llamaindex_default() -> None:
 def test_response_text_reads_llamaindex_results_and_keeps_plain_data() -> None:
     stop = SimpleNamespace(result=SimpleNamespace(response=ChatMessage(content="agent says")))
 
-    assert a.response_text(stop) == "agent says"
-    assert a.response_text(SimpleNamespace(response="query says")) == "query says"
-    assert a.response_text({"k": "v"}) == {"k": "v"}
-    assert a.response_text(object()) is None
+    assert r.response_text(stop) == "agent says"
+    assert r.response_text(SimpleNamespace(response="query says")) == "query says"
+    assert r.response_text({"k": "v"}) == {"k": "v"}
+    assert r.response_text(object()) is None
 
 
 def test_identity_is_read_from_prefixed_string_tags_only() -> None:
     tags = {"obs.user_id": "u1", "obs.user_cohort": "", "obs.conversation_id": 5, "other": "x"}
 
-    assert a.identity_from_tags(tags, "obs.") == {"user_id": "u1"}
+    assert r.identity_from_tags(tags, "obs.") == {"user_id": "u1"}
 
 
 def test_agent_start_describes_the_agent_and_its_limit() -> None:

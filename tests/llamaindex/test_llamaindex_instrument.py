@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
+
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.llms import ChatMessage
 from llama_index.core.prompts import PromptTemplate
 from llama_index.llms.openai import OpenAI
+from opentelemetry import trace
 
 import obs_llamaindex
 from llamaindex._support import attrs
@@ -108,3 +111,17 @@ def test_handlers_registered_by_hand_trace_like_instrument(capture: SpanCapture,
 
     assert [s.name for s in capture.spans] == ["chat gpt-4o-mini"]
     assert span_handler.recorder.open_run_count == 0
+
+
+def test_trace_context_travels_with_a_workflow_run_to_another_process(
+    instrumented: obs_llamaindex.Instrumentation, capture: SpanCapture,
+) -> None:
+    tracer = capture.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("caller") as caller:
+        carried = get_dispatcher().capture_propagation_context()
+
+    def elsewhere() -> int:  # a fresh context, as in the process that resumes the run
+        get_dispatcher().restore_propagation_context(carried)
+        return trace.get_current_span().get_span_context().trace_id
+
+    assert contextvars.Context().run(elsewhere) == caller.get_span_context().trace_id

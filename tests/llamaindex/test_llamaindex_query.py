@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from llama_index.core import Document, VectorStoreIndex
-from llama_index.embeddings.openai import OpenAIEmbedding
+from llama_index.core.base.response.schema import StreamingResponse
+from llama_index.embeddings.openai import OpenAIEmbedding  # type: ignore[import-untyped] # no py.typed
 from llama_index.llms.openai import OpenAI
 
 import obs_llamaindex
@@ -86,7 +87,8 @@ def test_streamed_query_answer_ends_its_model_span_when_the_stream_is_read(
     assert capture.by_name("chat gpt-4o-mini") == []  # LlamaIndex calls the model lazily
     assert instrumented.recorder.open_run_count == 0
 
-    text = "".join(response.response_gen)  # type: ignore[union-attr]
+    assert isinstance(response, StreamingResponse)
+    text = "".join(response.response_gen)
 
     assert text == "Paris is the capital."
     chat = capture.one("chat gpt-4o-mini")
@@ -117,8 +119,8 @@ async def test_twenty_concurrent_aqueries_have_isolated_traces(
     usage = {u.response_id: u for u in server.usage_log}
     for i in range(20):
         request_span = capture.one(f"request {i}")
-        trace_id = request_span.context.trace_id  # type: ignore[union-attr]
-        in_trace = [s for s in capture.spans if s.context.trace_id == trace_id]  # type: ignore[union-attr]
+        trace_id = request_span.context.trace_id
+        in_trace = [s for s in capture.spans if s.context.trace_id == trace_id]
         assert sorted(s.name for s in in_trace) == sorted([
             f"request {i}", "RetrieverQueryEngine.aquery", "retrieval SimpleVectorStore",
             "embeddings text-embedding-3-small", "CompactAndRefine.asynthesize", "chat gpt-4o-mini"])

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from llama_index.core.llms import ChatMessage
 from llama_index.core.workflow import Context, Event, StartEvent, StopEvent, Workflow, step
-from llama_index.core.workflow.errors import WorkflowCancelledByUser
 from llama_index.llms.openai import OpenAI
 from opentelemetry.trace import StatusCode
+from workflows.errors import WorkflowCancelledByUser
 
 import obs_llamaindex
 from llamaindex._support import attrs

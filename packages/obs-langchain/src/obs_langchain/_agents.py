@@ -54,6 +54,8 @@ class AgentRun:
     step_limit_known: bool = False
     limit_stop: str | None = None
     """Why a limit middleware ended the loop gracefully, when one did."""
+    interrupted: bool = False
+    """A run inside the loop raised a LangGraph interrupt: the loop paused for a human."""
     model_calls: int = 0
     # Classic executor facts.
     max_iterations: int | None = None
@@ -253,6 +255,6 @@ def graph_agent_stop(agent: AgentRun, outputs: Any) -> tuple[bool, str]:
     """``(limit reached, stop reason)`` when a graph agent returns."""
     if agent.limit_stop is not None:
         return True, agent.limit_stop
-    if isinstance(outputs, Mapping) and "__interrupt__" in outputs:
+    if agent.interrupted or (isinstance(outputs, Mapping) and "__interrupt__" in outputs):
         return False, "interrupted"
     return False, "final_answer"

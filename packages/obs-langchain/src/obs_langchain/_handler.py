@@ -84,7 +84,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
         self._recorder = Recorder(tracer_provider=tracer_provider, meter_provider=meter_provider,
                                   settings=current_settings())
         self._runs = RunTable(self._recorder)
-        self._activations = Activations(self._recorder, self._runs)
+        self._activations = Activations(self._recorder)
 
     @property
     def recorder(self) -> Recorder:
@@ -120,6 +120,8 @@ class ObsCallbackHandler(BaseCallbackHandler):
                 tracked.agent.model_calls += 1
         agent = tracked is not None and tracked.is_agent
         reason = outcome.stop_reason if agent else None
+        if outcome.stop_reason == "interrupted" and tracked is not None and tracked.agent:
+            tracked.agent.interrupted = True
         if outcome.cancelled:
             self._recorder.error(run_id, "cancelled", stop_reason=reason)
         elif outcome.control_flow:
@@ -150,7 +152,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
         with guard("langchain.on_chain_start"):
             parent, enclosing = self._enclosing(parent_run_id)
             name = _attributes.run_name(serialized, kwargs, "chain")
-            tracked = Tracked(kind=SpanKind.CHAIN, name=name, parent_id=parent_run_id,
+            tracked = Tracked(kind=SpanKind.CHAIN, name=name,
                               agent=enclosing, is_task=_is_task(tags))
             if not self.options.keep_langgraph_internals and _is_plumbing(tags, parent):
                 tracked.hidden = True
@@ -236,7 +238,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
                      metadata: dict[str, Any] | None, kwargs: Mapping[str, Any],
                      inputs: Callable[[], Any]) -> None:
         _, agent = self._enclosing(parent_run_id)
-        tracked = Tracked(kind=SpanKind.LLM, name="llm", parent_id=parent_run_id, agent=agent)
+        tracked = Tracked(kind=SpanKind.LLM, name="llm", agent=agent)
 
         def build() -> RunStart:
             return _attributes.model_start(
@@ -294,7 +296,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
                       **kwargs: Any) -> None:
         with guard("langchain.on_tool_start"):
             _, agent = self._enclosing(parent_run_id)
-            tracked = Tracked(kind=SpanKind.TOOL, parent_id=parent_run_id, agent=agent,
+            tracked = Tracked(kind=SpanKind.TOOL, agent=agent,
                               name=_attributes.run_name(serialized, kwargs, "tool"))
             self._begin("langchain.on_tool_start", run_id, parent_run_id, tracked,
                         lambda: _attributes.tool_start(
@@ -325,7 +327,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
         with guard("langchain.on_retriever_start"):
             _, agent = self._enclosing(parent_run_id)
-            tracked = Tracked(kind=SpanKind.RETRIEVER, parent_id=parent_run_id, agent=agent,
+            tracked = Tracked(kind=SpanKind.RETRIEVER, agent=agent,
                               name=_attributes.run_name(serialized, kwargs, "retriever"))
             self._begin("langchain.on_retriever_start", run_id, parent_run_id, tracked,
                         lambda: _attributes.retriever_start(

@@ -22,7 +22,6 @@ _PRUNE_AT = 4096
 class Tracked:
     kind: SpanKind
     name: str
-    parent_id: Any
     agent: AgentRun | None
     """The nearest enclosing agent run; for an agent run, itself."""
     is_agent: bool = False

@@ -23,17 +23,33 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from obs_core.integration import Recorder, RunEnd, RunStart, count_drop, guard
 from obs_core.spans import SpanKind
 from obs_llamaindex import _attributes as attributes
-from obs_llamaindex._agents import STOP_CANCELLED, Flow, FlowKind, open_flow, step_event_of
+from obs_llamaindex import _readers as readers
+from obs_llamaindex._agents import (
+    STOP_CANCELLED,
+    STOP_FINAL_ANSWER,
+    STOP_MAX_ITERATIONS,
+    Flow,
+    FlowKind,
+    open_flow,
+    step_event_of,
+)
 from obs_llamaindex._framework import Framework
 from obs_llamaindex._identity import TAG_PREFIX, Identity, current_tags
-
-PENDING, HIDDEN, VISIBLE = 0, 1, 2
+from obs_llamaindex._records import (
+    HIDDEN,
+    MAX_DEPTH,
+    PENDING,
+    VISIBLE,
+    SpanRecord,
+    is_stream,
+    run_parent,
+    visible_ancestor,
+)
 
 _TOOL_METHODS = frozenset({"call", "acall", "__call__"})
 _CHAT_METHODS = frozenset({"chat", "achat", "stream_chat", "astream_chat"})
@@ -42,33 +58,7 @@ _ACTIVATED = frozenset({SpanKind.CHAIN, SpanKind.AGENT, SpanKind.TOOL, SpanKind.
                         SpanKind.EMBEDDING, SpanKind.RERANKER})
 """Runs made current while they execute, so spans other code opens nest under them. Model calls
 are not: a streamed call outlives the method that started it."""
-_MAX_DEPTH = 64
 _HIDDEN = RunStart(kind=SpanKind.CHAIN, name="llamaindex", hidden=True)
-
-
-@dataclass(slots=True, eq=False)
-class _Span:
-    id: str
-    parent: _Span | None
-    instance: Any
-    qualname: str
-    start_ns: int
-    in_workflow: bool
-    state: int = PENDING
-    kind: SpanKind | None = None
-    run_parent: str | None = None
-    """The run to attach to instead of the dispatcher parent (an agent's turn in a workflow)."""
-    flow: Flow | None = None
-    """On a workflow run span: the run's state. On its steps: the run they belong to."""
-    step_event: Any = None
-    cancelled: bool = False
-    end_seen: bool = False
-    response: Any = None
-    first_chunk_seen: bool = False
-    finish_reasons: list[str] | None = None
-    streaming: bool = False
-    """A streamed model call whose method returned: it ends with its stream."""
-    finalizer: weakref.finalize | None = None  # type: ignore[type-arg]
 
 
 class Tracker:
@@ -82,7 +72,7 @@ class Tracker:
         self._identity = identity.as_fields()
         settings = recorder.settings
         self._capture = bool(settings.content_on_spans or settings.observers)
-        self._spans: dict[str, _Span] = {}
+        self._spans: dict[str, SpanRecord] = {}
         self._lock = threading.RLock()
         self._max_spans = max_spans
 
@@ -96,8 +86,8 @@ class Tracker:
             count_drop("llamaindex_span_limit")
             return
         parent = self._spans.get(parent_id) if parent_id is not None else None
-        qualname = attributes.span_qualname(span_id)
-        span = _Span(span_id, parent, instance, qualname, time.time_ns(),
+        qualname = readers.span_qualname(span_id)
+        span = SpanRecord(span_id, parent, instance, qualname, time.time_ns(),
                      parent.in_workflow if parent is not None else False)
         self._spans[span_id] = span
         fw = self._fw
@@ -105,7 +95,7 @@ class Tracker:
             if parent is not None and parent.flow is not None and parent.flow.span_id == parent.id:
                 self._enter_step(span, parent.flow, bound_args)
             return
-        method = attributes.method_of(qualname)
+        method = readers.method_of(qualname)
         if method in _TOOL_METHODS and isinstance(instance, fw.tool):
             self._enter_tool(span, bound_args)
         elif method == "run" and isinstance(instance, fw.workflow):
@@ -132,7 +122,7 @@ class Tracker:
         kind = span.kind
         capture = self._capture
         if kind is SpanKind.LLM:
-            if not span.end_seen and _is_stream(result):
+            if not span.end_seen and is_stream(result):
                 self._defer(span, result)
                 return
             response = span.response if span.end_seen else result
@@ -165,7 +155,7 @@ class Tracker:
             count_drop("llamaindex_exit_without_enter")
             return
         err: BaseException | str = error if error is not None else "dropped"
-        control = isinstance(err, BaseException) and attributes.is_control_flow(
+        control = isinstance(err, BaseException) and readers.is_control_flow(
             err, self._fw.control_flow, in_workflow=span.in_workflow)
         if span.flow is not None and span.flow.span_id == span_id:
             self._finish_flow(span, result=None, error=err, control_flow=control)
@@ -187,7 +177,7 @@ class Tracker:
         if span is None:
             return
         instance = span.instance
-        stream = attributes.method_of(span.qualname) in _STREAM_METHODS
+        stream = readers.method_of(span.qualname) in _STREAM_METHODS
         capture = self._capture
         self._start(span, lambda: attributes.llm_start(
             instance, operation=operation, stream=stream,
@@ -203,7 +193,7 @@ class Tracker:
         if not span.first_chunk_seen:
             span.first_chunk_seen = True
             self.recorder.first_chunk(span_id)
-        reasons = attributes.finish_reasons_of(getattr(response, "raw", None))
+        reasons = readers.finish_reasons_of(getattr(response, "raw", None))
         if reasons:
             span.finish_reasons = reasons
 
@@ -252,7 +242,7 @@ class Tracker:
             capture = self._capture
             self._start(span, lambda: attributes.chain_start(
                 span.qualname,
-                inputs=attributes.text_of_query(query) if capture and query is not None else None,
+                inputs=readers.text_of_query(query) if capture and query is not None else None,
                 start_time_ns=span.start_ns), kind=SpanKind.CHAIN)
 
     def cancelled(self, span_id: str | None) -> None:
@@ -263,23 +253,23 @@ class Tracker:
     def _with_identity(self, start: RunStart) -> RunStart:
         """A trace's first run carries the identity: the session's tags over the defaults."""
         fields = dict(self._identity)
-        fields.update(attributes.identity_from_tags(current_tags(), TAG_PREFIX))
+        fields.update(readers.identity_from_tags(current_tags(), TAG_PREFIX))
         missing = {k: v for k, v in fields.items() if getattr(start, k) is None}
         return start.model_copy(update=missing) if missing else start
 
     # ------------------------------------------------------------------ internals
-    def _enter_tool(self, span: _Span, bound_args: Any) -> None:
-        ancestor = _visible_ancestor(span)
+    def _enter_tool(self, span: SpanRecord, bound_args: Any) -> None:
+        ancestor = visible_ancestor(span)
         if ancestor is not None and ancestor.kind is SpanKind.TOOL:
             return  # an adapter or ``__call__`` delegating to the same tool call
         call_id = self._tool_call_id(span)
         skip, capture, instance = self._fw.workflow_context, self._capture, span.instance
         self._start(span, lambda: attributes.tool_start(
             instance, call_id=call_id,
-            inputs=attributes.bound_inputs(bound_args, skip=skip) if capture else None,
+            inputs=readers.bound_inputs(bound_args, skip=skip) if capture else None,
             start_time_ns=span.start_ns), kind=SpanKind.TOOL)
 
-    def _tool_call_id(self, span: _Span) -> str | None:
+    def _tool_call_id(self, span: SpanRecord) -> str | None:
         node, depth = span.parent, 0
         while node is not None and depth < 8:
             if node.step_event is not None:
@@ -288,7 +278,7 @@ class Tracker:
             node, depth = node.parent, depth + 1
         return None
 
-    def _enter_workflow(self, span: _Span, bound_args: Any) -> None:
+    def _enter_workflow(self, span: SpanRecord, bound_args: Any) -> None:
         span.in_workflow = True
         holder: list[Flow] = []
 
@@ -302,18 +292,18 @@ class Tracker:
         self._start(span, build, kind=SpanKind.CHAIN, operation="invoke_workflow")
         span.flow = holder[0] if holder else Flow(span_id=span.id, kind=FlowKind.WORKFLOW)
 
-    def _enter_step(self, span: _Span, flow: Flow, bound_args: Any) -> None:
+    def _enter_step(self, span: SpanRecord, flow: Flow, bound_args: Any) -> None:
         span.flow = flow
         event = step_event_of(bound_args, self._fw)
         span.step_event = event
-        with guard("llamaindex.step"):
+        with guard("llamaindex.step"), self._lock:  # sync steps run on executor threads
             span.run_parent = flow.step_parent(event, self.recorder, self._fw)
         if flow.kind is FlowKind.WORKFLOW:
             self._start(span, lambda: attributes.chain_start(span.qualname, inputs=None,
                                                              start_time_ns=span.start_ns),
                         kind=SpanKind.CHAIN)
 
-    def _finish_flow(self, span: _Span, *, result: Any, error: BaseException | str | None,
+    def _finish_flow(self, span: SpanRecord, *, result: Any, error: BaseException | str | None,
                      control_flow: bool = False) -> None:
         flow = span.flow
         assert flow is not None  # callers check; narrows the type
@@ -326,7 +316,7 @@ class Tracker:
         capture = self._capture
         if error is None:
             if flow.kind is FlowKind.AGENT:
-                stop = "max_iterations" if limit else "final_answer"
+                stop = STOP_MAX_ITERATIONS if limit else STOP_FINAL_ANSWER
                 end = self._mapped(lambda: attributes.agent_end(
                     result, limit_reached=limit, stop_reason=stop, capture=capture))
             else:
@@ -336,9 +326,9 @@ class Tracker:
             self.recorder.error(span.id, error, control_flow=True, stop_reason=STOP_CANCELLED)
         else:
             self.recorder.error(span.id, error, limit_reached=limit,
-                                stop_reason="max_iterations" if limit else None)
+                                stop_reason=STOP_MAX_ITERATIONS if limit else None)
 
-    def _promotable(self, span_id: str | None, nested_kind: SpanKind | None) -> _Span | None:
+    def _promotable(self, span_id: str | None, nested_kind: SpanKind | None) -> SpanRecord | None:
         """The pending span a start event is about, unless it is a repeat of an enclosing run
         of ``nested_kind`` (the same model or embedding call seen one layer down)."""
         span = self._spans.get(span_id) if span_id is not None else None
@@ -348,12 +338,12 @@ class Tracker:
         if span.state != PENDING:
             return None
         if nested_kind is not None:
-            ancestor = _visible_ancestor(span)
+            ancestor = visible_ancestor(span)
             if ancestor is not None and ancestor.kind is nested_kind:
                 return None
         return span
 
-    def _start(self, span: _Span, build: Callable[[], RunStart], *, kind: SpanKind,
+    def _start(self, span: SpanRecord, build: Callable[[], RunStart], *, kind: SpanKind,
                operation: str | None = None, activate: bool = True) -> None:
         """Start ``span``'s visible run; when ``build`` fails, a bare run of ``kind`` still
         starts, so parents and ends stay balanced."""
@@ -373,22 +363,22 @@ class Tracker:
         if activate and start.kind in _ACTIVATED:
             self.recorder.activate(span.id)
 
-    def _ensure_parent(self, span: _Span) -> str | None:
+    def _ensure_parent(self, span: SpanRecord) -> str | None:
         """Start hidden runs for pending ancestors (outermost first); the run id to attach
         ``span`` to. Called under the lock."""
-        chain: list[_Span] = []
+        chain: list[SpanRecord] = []
         node, depth = span.parent, 0
-        while node is not None and node.state == PENDING and depth < _MAX_DEPTH:
+        while node is not None and node.state == PENDING and depth < MAX_DEPTH:
             chain.append(node)
             node, depth = node.parent, depth + 1
         for pending in reversed(chain):
-            parent_run = _run_parent(pending)
+            parent_run = run_parent(pending)
             hidden = _HIDDEN if parent_run is not None else self._with_identity(_HIDDEN)
             self.recorder.start(pending.id, parent_run, hidden)
             pending.state = HIDDEN
-        return _run_parent(span)
+        return run_parent(span)
 
-    def _defer(self, span: _Span, stream: Any) -> None:
+    def _defer(self, span: SpanRecord, stream: Any) -> None:
         """Keep a streamed model call open until its stream ends, fails or is dropped unread."""
         span.streaming = True
         self._spans[span.id] = span
@@ -404,14 +394,14 @@ class Tracker:
             if span is not None and span.streaming and self._spans.pop(span_id, None) is span:
                 self.recorder.error(span_id, "stream_abandoned", control_flow=True)
 
-    def _finish_stream(self, span: _Span, error: BaseException | None) -> None:
+    def _finish_stream(self, span: SpanRecord, error: BaseException | None) -> None:
         if self._spans.pop(span.id, None) is None:
             return
         if span.finalizer is not None:
             span.finalizer.detach()
             span.finalizer = None
         if error is not None:
-            control = attributes.is_control_flow(error, self._fw.control_flow,
+            control = readers.is_control_flow(error, self._fw.control_flow,
                                                  in_workflow=span.in_workflow)
             self.recorder.error(span.id, error, control_flow=control)
             return
@@ -427,21 +417,3 @@ class Tracker:
             end = build()
         return end if end is not None else RunEnd()
 
-
-def _run_parent(span: _Span) -> str | None:
-    if span.run_parent is not None:
-        return span.run_parent
-    return span.parent.id if span.parent is not None else None
-
-
-def _visible_ancestor(span: _Span) -> _Span | None:
-    node, depth = span.parent, 0
-    while node is not None and depth < _MAX_DEPTH:
-        if node.state == VISIBLE:
-            return node
-        node, depth = node.parent, depth + 1
-    return None
-
-
-def _is_stream(result: Any) -> bool:
-    return hasattr(result, "__next__") or hasattr(result, "__anext__")

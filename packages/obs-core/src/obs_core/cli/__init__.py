@@ -29,6 +29,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "obs_core.cli._rules",
     "obs_core.cli._dashboard",
     "obs_core.cli._ui",
+    "obs_core.cli._evals",
+    "obs_core.cli._eval_worker",
 )
 """Modules that each contribute one or more subcommands, in help order."""
 

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from obs_core.cli._common import CliError, Subparsers, add_db_option, open_trace_store
+from obs_core.cli._evals import open_evaluation_store, render_evaluations, row_json
 from obs_core.cli._render import (
     Style,
     clean,
@@ -22,6 +23,7 @@ from obs_core.cli._traces import summary_json
 from obs_core.cli._tree import TreeOptions, render_tree
 from obs_core.spans import SpanRecord
 from obs_core.store import TraceStatus, TraceStore, TraceSummary
+from obs_core.store._evaluations import EvaluationRow
 
 _AMBIGUOUS_SHOWN = 5
 
@@ -51,11 +53,13 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     if summary is None or not spans:
         raise CliError(f"trace {trace_id} has no stored spans")
+    evaluations = _evaluations(args, trace_id)
     out = sys.stdout
     if args.json:
         document = {
             "summary": summary_json(summary),
             "spans": [_span_json(span) for span in spans],
+            "evaluations": [row_json(row) for row in evaluations],
         }
         json.dump(document, out, indent=2)
         out.write("\n")
@@ -67,7 +71,22 @@ def run(args: argparse.Namespace) -> int:
     print()
     for line in render_tree(spans, trace_start_ns=summary.start_time_ns, options=options):
         print(line)
+    if evaluations:
+        print()
+        print(style.bold("evaluations"))
+        for line in render_evaluations(evaluations, style=style, with_trace=False):
+            print(f"  {line}")
     return 0
+
+
+# --- evaluation results (obs_core.evals.pipeline writes them) ------------------------------
+
+def _evaluations(args: argparse.Namespace, trace_id: str) -> list[EvaluationRow]:
+    store = open_evaluation_store(args)
+    try:
+        return store.for_trace(trace_id)
+    finally:
+        store.close()
 
 
 def resolve_trace_id(store: TraceStore, text: str) -> str:

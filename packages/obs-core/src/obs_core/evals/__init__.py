@@ -34,6 +34,13 @@ from obs_core.evals.embedders import (
     embedder_id,
 )
 from obs_core.evals.groundedness import Groundedness
+from obs_core.evals.judge import (
+    JudgeGroundedness,
+    JudgeModel,
+    JudgeReply,
+    LLMJudge,
+    OpenAIJudgeModel,
+)
 from obs_core.evals.quality import DetectionQuality, auroc, measure_detection
 from obs_core.evals.relevance import Relevance
 from obs_core.evals.safety import Safety
@@ -53,6 +60,10 @@ __all__ = [
     "HallucinationDetector",
     "HallucinationVerdict",
     "HashingEmbedder",
+    "JudgeGroundedness",
+    "JudgeModel",
+    "JudgeReply",
+    "LLMJudge",
     "LangChainEmbedder",
     "LayerFlag",
     "LlamaIndexEmbedder",
@@ -60,6 +71,7 @@ __all__ = [
     "LogprobConfidence",
     "MissingInputError",
     "OpenAIEmbedder",
+    "OpenAIJudgeModel",
     "Relevance",
     "Safety",
     "SemanticConsistency",

@@ -119,8 +119,9 @@ class Lexicon:
         return set(), False
 
     def scan(self, text: str) -> list[Hit]:
-        tokens = _merge_spelled_out([m.group(0).strip(".!'-_") or m.group(0) for m in _TOKEN_RE.finditer(text)])
-        resolved = [self._bases(token) for token in tokens]
+        spelled = _merge_spelled_out([m.group(0).strip(".!'-_") or m.group(0) for m in _TOKEN_RE.finditer(text)])
+        tokens = [token for token, _ in spelled]
+        resolved = [(bases, hidden or joined) for (bases, hidden), (_, joined) in zip(map(self._bases, tokens), spelled, strict=True)]
         folded = [_normal_word(t) for t in tokens]
         hits: list[Hit] = []
         seen: set[tuple[str, str]] = set()
@@ -147,16 +148,16 @@ class Lexicon:
         return hits
 
 
-def _merge_spelled_out(tokens: list[str]) -> list[str]:
-    """Join runs of three or more single characters: "i d i o t" → "idiot"."""
-    merged: list[str] = []
+def _merge_spelled_out(tokens: list[str]) -> list[tuple[str, bool]]:
+    """Join runs of three or more single characters ("i d i o t" → "idiot"), marking the joins."""
+    merged: list[tuple[str, bool]] = []
     run: list[str] = []
     for token in [*tokens, ""]:
         if len(token) == 1:
             run.append(token)
             continue
-        merged.extend(["".join(run)] if len(run) >= 3 else run)
+        merged.extend([("".join(run), True)] if len(run) >= 3 else [(t, False) for t in run])
         run = []
         if token:
-            merged.append(token)
+            merged.append((token, False))
     return merged

@@ -18,14 +18,18 @@ from obs_core.evals.embedders import Embedder, HashingEmbedder, embedder_id
 
 __all__ = ["SemanticConsistency"]
 
-_FACT_KINDS = ("number", "entity")
-_HASHING_RANGE = (0.2, 0.7)
+_HASHING_RANGE = (0.1, 0.5)
 """Cosine range of the hashing fallback mapped to [0, 1]: lexical vectors of two paraphrases
-rarely exceed 0.7, and unrelated texts sit near 0.2."""
+("completed" / "finished") land near 0.5, unrelated texts near 0."""
 
 
 def _facts(text: str) -> dict[str, float]:
-    return {t.key: KIND_WEIGHT[t.kind] for t in terms(text) if t.kind in _FACT_KINDS}
+    """Numbers and names; a capitalised first word is left out (it is often just a sentence start)."""
+    return {
+        t.key: KIND_WEIGHT[t.kind]
+        for t in terms(text)
+        if t.kind == "number" or (t.kind == "entity" and t.position > 0)
+    }
 
 
 def fact_agreement(a: dict[str, float], b: dict[str, float]) -> float | None:
@@ -46,7 +50,7 @@ class SemanticConsistency(BaseEvaluator):
 
     The score is the mean over pairs of ``min(similarity, fact agreement)``. With a sentence
     embedder the similarity is the raw cosine (flag below 0.85). Without one, the hashing
-    fallback's lexical cosine is first rescaled from ``[0.2, 0.7]``; override with ``low``/``high``.
+    fallback's lexical cosine is first rescaled from ``[0.1, 0.5]``; override with ``low``/``high``.
     Needs ``output`` plus at least one entry in ``samples``.
     """
 

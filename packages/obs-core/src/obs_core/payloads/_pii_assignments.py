@@ -69,14 +69,17 @@ def find_assignments(text: str, lowered: str) -> Iterator[Finding]:
     """``lowered`` is ``text.lower()``, shared with the caller to avoid a second pass."""
     seen: set[int] = set()
     for keyword in _KEYWORDS:
+        done = 0  # keyword hits inside a value already taken are not keys
         k = lowered.find(keyword)
         while k != -1:
             start = k
             while start > 0 and k - start < 48 and lowered[start - 1] in _IDENT_CHARS:
                 start -= 1
-            if start not in seen:
+            if start not in seen and k >= done:
                 seen.add(start)
-                yield from _assignment(text, start)
+                for finding in _assignment(text, start):
+                    done = max(done, finding.end)
+                    yield finding
                 if keyword == "pass":
                     yield from _prose(text, k)
                 elif keyword == "secret":

@@ -94,6 +94,7 @@ def fold(word: str) -> str:
 
 _classes: dict[str, int] = {}
 _CACHE_LIMIT: Final = 50_000
+_LONGEST_NAME_WORD: Final = 40
 
 
 def classify(word: str, lists: NameLists) -> int:
@@ -101,6 +102,8 @@ def classify(word: str, lists: NameLists) -> int:
     their vocabulary, and a dict hit is cheaper than folding and three set lookups."""
     cls = _classes.get(word)
     if cls is None:
+        if len(word) > _LONGEST_NAME_WORD:
+            return COMMON
         bare = word[:-2] if word.endswith(("'s", "’s")) else word
         cls = _classify(bare, lists) if bare else COMMON
         if len(_classes) >= _CACHE_LIMIT:

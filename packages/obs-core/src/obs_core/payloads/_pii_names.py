@@ -211,8 +211,10 @@ def _names_in_run(text: str, run: list[Token]) -> Iterator[Finding]:
             accepted = _accept(text, run, i, j, classes) and not _vetoed(run, i, j)
         if accepted:
             first = i
-            while (first > 0 and i - first < 2 and not title_cue
-                   and run[first - 1][3] in (SURNAME, UNKNOWN)):
+            while first > 0 and i - first < 2 and not title_cue and (
+                    run[first - 1][3] == SURNAME or (
+                        run[first - 1][3] == UNKNOWN
+                        and not _sentence_start(text, run[first - 1][0]))):
                 first -= 1
             yield Finding(kind=PiiKind.PERSON, start=run[first][0], end=run[j - 1][1],
                           value=text[run[first][0]:run[j - 1][1]])

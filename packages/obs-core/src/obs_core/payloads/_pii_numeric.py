@@ -54,7 +54,7 @@ _IBAN_HINT: Final = re.compile(r"[A-Z]{2}[0-9]{2}")
 _IBAN: Final = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][0-9]{2}(?: ?[A-Z0-9]){11,32}")
 
 _VERSION_CONTEXT: Final = re.compile(
-    r"(?:\bv|version|\bver\.?|release|build|\brev\.?|==|>=|<=|~=|@)\s*$", re.IGNORECASE
+    r"(?:\bv|version|\bver\.?|release|build|\brev\.?|==|>=|<=|~=)\s*$", re.IGNORECASE
 )
 _PHONE_LABEL: Final = re.compile(
     r"(?:phone|tel|telephone|mobile|cell|cellphone|fax|whatsapp|sms|"

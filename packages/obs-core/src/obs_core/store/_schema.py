@@ -87,12 +87,35 @@ _V1_TRACES: Final[Migration] = (
     "CREATE INDEX traces_by_pipeline_version ON traces (pipeline_version, start_time_ns)",
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_TRACES,)
+_V2_EVALUATIONS: Final[Migration] = (
+    # One row per evaluator outcome on one span; failed evaluations keep a NULL score/passed
+    # and say why in the explanation. Written by obs_core.evals.pipeline.
+    """
+    CREATE TABLE evaluations (
+        trace_id     TEXT    NOT NULL,
+        span_id      TEXT    NOT NULL,
+        evaluator    TEXT    NOT NULL,
+        score        REAL,
+        label        TEXT    NOT NULL,
+        passed       INTEGER,
+        explanation  TEXT    NOT NULL,
+        version      TEXT    NOT NULL,
+        judge_model  TEXT,
+        created_ns   INTEGER NOT NULL,
+        details      TEXT    NOT NULL
+    )
+    """,
+    "CREATE INDEX evaluations_by_trace ON evaluations (trace_id, created_ns)",
+    "CREATE INDEX evaluations_by_evaluator ON evaluations (evaluator, created_ns)",
+    "CREATE INDEX evaluations_by_time ON evaluations (created_ns)",
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_TRACES, _V2_EVALUATIONS)
 """Every schema change ever made, oldest first; ``user_version`` = how many were applied."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-TRACE_SCOPED_TABLES: Final[tuple[str, ...]] = ("spans", "trace_models")
+TRACE_SCOPED_TABLES: Final[tuple[str, ...]] = ("spans", "trace_models", "evaluations")
 """Tables with a ``trace_id`` column whose rows are deleted with their trace (``traces`` last)."""
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -1,0 +1,169 @@
+"""Fault injectors and measuring tools of the reliability suite (imported as
+``reliability._faults``; ``tests`` is on pytest's ``pythonpath``).
+
+Every injector is a real network or file-system condition on an ephemeral port or a temporary
+path: an OTLP receiver that answers late, a port nobody listens on, a listener that accepts and
+never answers. Nothing here patches obs itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+SCALE_VAR = "OBS_RELIABILITY_SCALE"
+"""``full`` runs the documented full sizes; anything else (or unset) the CI sizes."""
+
+
+def full_scale() -> bool:
+    return os.environ.get(SCALE_VAR, "").strip().lower() == "full"
+
+
+def sized(ci: int, full: int) -> int:
+    """``full`` under ``OBS_RELIABILITY_SCALE=full``, else ``ci``."""
+    return full if full_scale() else ci
+
+
+@dataclass
+class Received:
+    """What an OTLP receiver got: decoded spans, and how many requests it answered."""
+
+    spans: list[Any] = field(default_factory=list)
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
+        with self.lock:
+            self.requests += 1
+            for resource_spans in request.resource_spans:
+                for scope_spans in resource_spans.scope_spans:
+                    self.spans.extend(scope_spans.spans)
+
+    @property
+    def count(self) -> int:
+        with self.lock:
+            return len(self.spans)
+
+
+@contextlib.contextmanager
+def otlp_http_receiver(*, delay_s: float = 0.0) -> Iterator[tuple[str, Received]]:
+    """A real OTLP/HTTP receiver; ``delay_s`` makes every answer late (a slow collector)."""
+    received = Received()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if delay_s:
+                time.sleep(delay_s)
+            request = trace_service_pb2.ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            received.add(request)
+            payload = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def closed_port() -> int:
+    """A port nobody listens on: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def black_hole() -> Iterator[int]:
+    """A port that accepts TCP connections, reads nothing and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+class EndedSpans(SpanProcessor):
+    """Counts spans that ended on a provider, whatever the exporters behind it do."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return
+
+    def on_end(self, span: ReadableSpan) -> None:
+        with self._lock:
+            self.count += 1
+
+
+def median_ms(action: Callable[[], object], *, runs: int, warmup: int = 5) -> float:
+    """Median wall time of ``action`` in milliseconds."""
+    for _ in range(warmup):
+        action()
+    samples: list[float] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000.0)
+    return statistics.median(samples)
+
+
+def within_noise(faulty_ms: float, healthy_ms: float) -> bool:
+    """The suite's latency bound: under twice the healthy median plus 5 ms."""
+    return faulty_ms < 2.0 * healthy_ms + 5.0
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
