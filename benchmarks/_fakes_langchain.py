@@ -48,11 +48,11 @@ class ScriptedChatModel(BaseChatModel):
         usage = {"input_tokens": 42 + 7 * seen, "output_tokens": 12, "total_tokens": 54 + 7 * seen}
         if seen < self.tool_steps and self.tool_names:
             name = self.tool_names[seen % len(self.tool_names)]
-            message = AIMessage(content="", usage_metadata=usage,  # type: ignore[arg-type]
+            message = AIMessage(content="", usage_metadata=usage,
                                 tool_calls=[{"name": name, "args": {"query": f"step {seen}"},
                                              "id": f"call_{seen}", "type": "tool_call"}])
         else:
-            message = AIMessage(content=ANSWER, usage_metadata=usage)  # type: ignore[arg-type]
+            message = AIMessage(content=ANSWER, usage_metadata=usage)
         message.response_metadata = {"model_name": "scripted-1", "finish_reason": "stop"}
         return ChatResult(generations=[ChatGeneration(message=message)],
                           llm_output={"model_name": "scripted-1"})

@@ -73,7 +73,7 @@ class ScriptedFunctionLLM(FunctionCallingLLM):
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             yield reply
 
-        return gen()  # type: ignore[return-value]
+        return gen()
 
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         return CompletionResponse(text=ANSWER)
@@ -91,7 +91,7 @@ class ScriptedFunctionLLM(FunctionCallingLLM):
         async def gen() -> AsyncGenerator[CompletionResponse, None]:
             yield CompletionResponse(text=ANSWER, delta=ANSWER)
 
-        return gen()  # type: ignore[return-value]
+        return gen()
 
     def _prepare_chat_with_tools(self, tools: Sequence[BaseTool],
                                  user_msg: str | ChatMessage | None = None,

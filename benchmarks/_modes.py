@@ -144,14 +144,19 @@ def _openinference(framework: Framework) -> Tracing:
 
 def _openllmetry(framework: Framework) -> Tracing:
     try:
+        instrumentor: Any
         if framework == "langchain":
-            from opentelemetry.instrumentation.langchain import LangchainInstrumentor as Inst
+            from opentelemetry.instrumentation.langchain import LangchainInstrumentor
+
+            instrumentor = LangchainInstrumentor()
         else:
-            from opentelemetry.instrumentation.llamaindex import LlamaIndexInstrumentor as Inst
+            from opentelemetry.instrumentation.llamaindex import LlamaIndexInstrumentor
+
+            instrumentor = LlamaIndexInstrumentor()  # type: ignore[no-untyped-call]
     except ImportError as exc:
         raise Unavailable(f"opentelemetry-instrumentation not importable: {exc}") from exc
     provider, meter_provider, exporter = _otel_pipeline(metrics=True)
-    Inst().instrument(tracer_provider=provider, meter_provider=meter_provider)
+    instrumentor.instrument(tracer_provider=provider, meter_provider=meter_provider)
     return Tracing(exporter=exporter)
 
 

@@ -16,7 +16,7 @@ PEER_FRACTION = 1 / 3
 
 @dataclass(kw_only=True)
 class Figures:
-    """One workload × mode, over all rounds."""
+    """One workload in one mode, over all rounds."""
 
     workload: str
     mode: str

@@ -20,8 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _modes import MODES, Tracing, Unavailable  # noqa: E402
-from _workloads import WORKLOADS, RunOnce  # noqa: E402
+from _modes import MODES, Tracing, Unavailable
+from _workloads import WORKLOADS, RunOnce
 
 
 def rss_kb() -> int:

@@ -28,7 +28,7 @@ class Workload:
     build: Callable[[list[Any]], RunOnce]
 
 
-def _config(callbacks: list[Any]) -> dict[str, Any]:
+def _config(callbacks: list[Any]) -> Any:
     return {"callbacks": callbacks} if callbacks else {}
 
 
@@ -41,7 +41,7 @@ def _lcel(callbacks: list[Any]) -> RunOnce:
     prompt = ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", "{question}")])
     chain = prompt | ScriptedChatModel() | StrOutputParser()
     config = _config(callbacks)
-    return lambda: chain.invoke({"question": QUESTION}, config=config)  # type: ignore[arg-type]
+    return lambda: chain.invoke({"question": QUESTION}, config=config)
 
 
 def _retrieval(callbacks: list[Any]) -> RunOnce:
@@ -61,7 +61,7 @@ def _retrieval(callbacks: list[Any]) -> RunOnce:
     chain = ({"context": retriever | join, "question": RunnablePassthrough()}
              | prompt | ScriptedChatModel() | StrOutputParser())
     config = _config(callbacks)
-    return lambda: chain.invoke(QUESTION, config=config)  # type: ignore[arg-type]
+    return lambda: chain.invoke(QUESTION, config=config)
 
 
 def _lc_agent(callbacks: list[Any]) -> RunOnce:
@@ -72,8 +72,8 @@ def _lc_agent(callbacks: list[Any]) -> RunOnce:
     tools = [lookup_tool(n) for n in ("track_parcel", "check_warehouse", "estimate_delivery")]
     agent = create_agent(model=ScriptedChatModel(tool_steps=3), tools=tools, system_prompt=SYSTEM)
     config = _config(callbacks)
-    request = {"messages": [{"role": "user", "content": QUESTION}]}
-    return lambda: agent.invoke(request, config=config)  # type: ignore[arg-type]
+    request: Any = {"messages": [{"role": "user", "content": QUESTION}]}
+    return lambda: agent.invoke(request, config=config)
 
 
 def _li_query(callbacks: list[Any]) -> RunOnce:

@@ -240,3 +240,20 @@ def test_unsampled_runs_still_end_cleanly() -> None:
     rec.start(run, None, RunStart(kind=SpanKind.AGENT, name="a"))
     rec.end(run)
     assert rec.open_run_count == 0
+
+
+def test_runs_under_suppressed_instrumentation_make_no_spans_and_end_silently(
+        recorder: Recorder, spans: Spans) -> None:
+    from opentelemetry import context as otel_context
+
+    from obs_core import self_metrics
+
+    token = otel_context.attach(otel_context.set_value("suppress_instrumentation", True))
+    try:
+        run = _id()
+        recorder.start(run, None, RunStart(kind=SpanKind.LLM, name="judge", model="gpt-4o-mini"))
+        recorder.end(run)
+    finally:
+        otel_context.detach(token)
+    assert spans.all == ()
+    assert self_metrics()["dropped"] == {}

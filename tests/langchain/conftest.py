@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -88,21 +88,13 @@ def tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-@pytest.fixture(scope="session")
-def async_clients() -> list[httpx.AsyncClient]:
-    """Async clients stay referenced for the whole session, as langchain-openai's own cached
-    clients do: each belongs to the event loop of its test, so none can be closed afterwards,
-    and collecting one with pooled connections would raise ResourceWarning."""
-    return []
-
-
 @pytest.fixture
-def http_clients(tls: ssl.SSLContext,
-                 async_clients: list[httpx.AsyncClient]) -> Iterator[dict[str, Any]]:
+async def http_clients(tls: ssl.SSLContext) -> AsyncIterator[dict[str, Any]]:
+    """HTTP clients for one test, closed after it (the async one in the test's event loop)."""
     sync_client, async_client = httpx.Client(verify=tls), httpx.AsyncClient(verify=tls)
-    async_clients.append(async_client)
     yield {"http_client": sync_client, "http_async_client": async_client}
     sync_client.close()
+    await async_client.aclose()
 
 
 @pytest.fixture

@@ -248,3 +248,24 @@ def test_model_span_is_named_after_the_requested_model(
     assert a[sc.GEN_AI_REQUEST_MAX_TOKENS] == 50
     assert a[sc.GEN_AI_REQUEST_SEED] == 7
     assert a[sc.GEN_AI_RESPONSE_ID].startswith("chatcmpl-")
+
+
+def test_completion_model_call_is_a_text_completion_span(
+        server: ScriptedOpenAIServer, capture: SpanCapture, handler: ObsCallbackHandler,
+        http_clients: dict[str, Any], check: Checks) -> None:
+    from langchain_openai import OpenAI
+
+    model = OpenAI(model="gpt-3.5-turbo-instruct", base_url=server.base_url,
+                   api_key="sk-test", max_retries=0, **http_clients)  # type: ignore[arg-type]
+    server.enqueue(ScriptedReply.text("Once upon a time."))
+
+    assert model.invoke("Tell a story", config={"callbacks": [handler]}) == "Once upon a time."
+
+    span = capture.one("text_completion gpt-3.5-turbo-instruct")
+    a = attrs(span)
+    assert a[sc.GEN_AI_OPERATION_NAME] == "text_completion"
+    assert a[sc.GEN_AI_PROVIDER_NAME] == "openai"
+    reported = server.usage_log[0]
+    assert a[sc.GEN_AI_USAGE_INPUT_TOKENS] == reported.prompt_tokens
+    assert a[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == reported.completion_tokens
+    check.all_closed()

@@ -55,7 +55,10 @@ def _run(chain: Runnable[Any, Any], mode: str, config: dict[str, Any]) -> list[A
             return list(await asyncio.gather(*(chain.ainvoke(i, config=config) for i in inputs)))
         if mode == "abatch":
             return await chain.abatch(inputs, config=config)
-        return ["".join([c async for c in chain.astream(i, config=config)]) for i in inputs]
+        async def collect(item: str) -> str:
+            return "".join([c async for c in chain.astream(item, config=config)])
+
+        return [await collect(i) for i in inputs]
 
     return asyncio.run(run_async())
 
@@ -73,7 +76,8 @@ def test_span_opened_inside_a_runnable_nests_under_its_span(
     assert len(user_spans) == 3
     for span in user_spans:
         parent = capture.parent(span)
-        assert parent is not None and parent.name == "work"
+        assert parent is not None
+        assert parent.name == "work"
         assert attrs(parent)[sc.OBS_SPAN_KIND] == "chain"
     roots = capture.by_name("RunnableSequence")
     assert len({r.context.trace_id for r in roots}) == 3  # type: ignore[union-attr]
@@ -103,7 +107,8 @@ def test_span_opened_by_a_tool_nests_under_the_tool_span(
         {"messages": [("user", "Weather in Oslo?")]}, config={"callbacks": [handler]})
 
     parent = capture.parent(capture.one("app.lookup"))
-    assert parent is not None and parent.name == "execute_tool lookup"
+    assert parent is not None
+    assert parent.name == "execute_tool lookup"
     check.all_closed()
 
 
@@ -116,7 +121,8 @@ async def test_span_opened_by_a_tool_nests_under_the_tool_span_in_async_runs(
         {"messages": [("user", "Weather in Oslo?")]}, config={"callbacks": [handler]})
 
     parent = capture.parent(capture.one("app.lookup"))
-    assert parent is not None and parent.name == "execute_tool lookup"
+    assert parent is not None
+    assert parent.name == "execute_tool lookup"
     check.all_closed()
 
 

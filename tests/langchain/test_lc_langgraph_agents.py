@@ -296,3 +296,48 @@ def test_interrupt_inside_a_graph_node_is_control_flow(
     assert attrs(node)["obs.control_flow"] == "langgraph.errors.GraphInterrupt"
     assert sc.ERROR_TYPE not in attrs(node)
     check.all_closed()
+
+
+def test_agent_called_by_a_tool_of_another_agent_is_its_own_sub_agent(
+        server: ScriptedOpenAIServer, capture: SpanCapture, handler: ObsCallbackHandler,
+        chat_model: Callable[..., ChatOpenAI], check: Checks) -> None:
+    researcher = create_agent(chat_model(), [add], name="researcher")
+
+    @tool
+    def research(topic: str) -> str:
+        """Ask the research agent."""
+        return str(researcher.invoke({"messages": [("user", topic)]})["messages"][-1].content)
+
+    server.enqueue(ScriptedReply.tool_call("research", {"topic": "sums"}),
+                   ScriptedReply.text("1 + 1 = 2."),
+                   ScriptedReply.text("The researcher says 1 + 1 = 2."))
+    lead = create_agent(chat_model(), [research], name="lead")
+
+    lead.invoke({"messages": [("user", "What is 1 + 1?")]}, config={"callbacks": [handler]})
+
+    inner = capture.one("invoke_agent researcher")
+    parent = capture.parent(inner)
+    assert parent is not None
+    assert parent.name == "execute_tool research"
+    assert attrs(inner)[sc.OBS_AGENT_STEP_COUNT] == 1
+    assert attrs(capture.one("invoke_agent lead"))[sc.OBS_AGENT_STEP_COUNT] == 2
+    check.all_closed()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::langchain_core._api.deprecation.LangChainDeprecationWarning")
+def test_prebuilt_react_agent_named_with_lc_agent_name_is_an_agent(
+        server: ScriptedOpenAIServer, capture: SpanCapture, handler: ObsCallbackHandler,
+        chat_model: Callable[..., ChatOpenAI], check: Checks) -> None:
+    from langgraph.prebuilt import create_react_agent
+
+    server.enqueue(ScriptedReply.tool_call("add", {"a": 1, "b": 2}), ScriptedReply.text("3"))
+    graph = create_react_agent(chat_model(), [add]).with_config(
+        metadata={"lc_agent_name": "react"})
+
+    graph.invoke({"messages": [("user", "1+2?")]}, config={"callbacks": [handler]})
+
+    a = attrs(capture.one("invoke_agent react"))
+    assert a[sc.OBS_AGENT_STEP_COUNT] == 2
+    assert a[sc.OBS_AGENT_TOOL_CALL_COUNT] == 1
+    check.all_closed()

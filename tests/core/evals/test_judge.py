@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from opentelemetry import context as otel_context
@@ -19,7 +19,7 @@ from obs_core.evals.judge import (
 from obs_core.testing import ScriptedOpenAIServer, ScriptedReply
 
 RUBRIC = "Is the answer correct and helpful for the question?"
-SAMPLE = EvalSample(question="What is the capital of France?", answer="Paris is the capital.")
+SAMPLE = EvalSample(input="What is the capital of France?", output="Paris is the capital.")
 
 
 @pytest.fixture
@@ -125,8 +125,8 @@ def test_judge_http_errors_become_failures(server: ScriptedOpenAIServer) -> None
 
 def test_text_sent_to_the_judge_is_scrubbed(server: ScriptedOpenAIServer) -> None:
     server.enqueue(_verdict(1.0))
-    sample = EvalSample(question="Mail jane.doe@example.com about the invoice",
-                        answer="I emailed jane.doe@example.com.")
+    sample = EvalSample(input="Mail jane.doe@example.com about the invoice",
+                        output="I emailed jane.doe@example.com.")
 
     _judge(server).evaluate(sample)
 
@@ -191,8 +191,8 @@ def test_langchain_and_llamaindex_style_judges_run_with_instrumentation_suppress
 
             class Message:
                 content = '{"score": 1, "explanation": "fine"}'
-                usage_metadata = {"input_tokens": 7, "output_tokens": 4}
-                response_metadata: dict[str, str] = {}
+                usage_metadata: ClassVar[dict[str, int]] = {"input_tokens": 7, "output_tokens": 4}
+                response_metadata: ClassVar[dict[str, str]] = {}
 
             return Message()
 
@@ -220,8 +220,8 @@ def test_groundedness_judge_scores_the_share_of_supported_claims() -> None:
         '{"verdicts": [{"claim": 1, "supported": true, "reason": "stated"},'
         ' {"claim": 2, "supported": false, "reason": "not stated"}]}',
     ])
-    sample = EvalSample(question="Tell me about Paris",
-                        answer="Paris is the capital of France and has 90 million people.",
+    sample = EvalSample(input="Tell me about Paris",
+                        output="Paris is the capital of France and has 90 million people.",
                         contexts=["Paris is the capital of France."])
 
     result = JudgeGroundedness(judge=model).evaluate(sample)
@@ -255,3 +255,17 @@ def test_langchain_chat_openai_works_as_a_judge(server: ScriptedOpenAIServer) ->
     billed = server.usage_log[0]
     assert result.details["judge"]["input_tokens"] == billed.prompt_tokens
     assert server.requests[0].messages[0]["role"] == "system"
+
+
+def test_llamaindex_openai_llm_works_as_a_judge(server: ScriptedOpenAIServer) -> None:
+    llama_openai = pytest.importorskip("llama_index.llms.openai")
+    server.enqueue(_verdict(0.2, "wrong", "Not Paris."))
+    llm = llama_openai.OpenAI(model="gpt-4o-mini", api_base=server.base_url, api_key="sk-test",
+                              max_retries=0)
+
+    result = LLMJudge(judge=llm, rubric=RUBRIC).evaluate(SAMPLE)
+
+    assert isinstance(result, EvalResult)
+    assert (result.score, result.passed) == (0.2, False)
+    assert result.details["judge"]["model"] == "llamaindex:gpt-4o-mini"
+    assert result.details["judge"]["input_tokens"] == server.usage_log[0].prompt_tokens

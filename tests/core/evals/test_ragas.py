@@ -22,8 +22,8 @@ def _needs_ragas() -> None:
 STATEMENTS = "Break down each sentence into one or more fully understandable statements"
 VERDICTS = "judge the faithfulness of a series of statements"
 SAMPLE = EvalSample(
-    question="Where is the Eiffel Tower and how tall is it?",
-    answer="The Eiffel Tower is in Paris. It is 500 metres tall.",
+    input="Where is the Eiffel Tower and how tall is it?",
+    output="The Eiffel Tower is in Paris. It is 500 metres tall.",
     contexts=["The Eiffel Tower is a wrought-iron tower in Paris, France. It is 330 metres tall."],
 )
 
@@ -76,7 +76,7 @@ def test_ragas_sees_scrubbed_text(server: ScriptedOpenAIServer) -> None:
 
 def test_ragas_faithfulness_without_contexts_is_a_missing_input(
         server: ScriptedOpenAIServer) -> None:
-    result = _metric(server).evaluate(EvalSample(question="q", answer="a"))
+    result = _metric(server).evaluate(EvalSample(input="q", output="a"))
 
     assert isinstance(result, EvalFailure)
     assert result.error_type == "MissingInputError"

@@ -122,6 +122,7 @@ class Recorder:
         self._metrics = span_metrics_for(meter_provider, self._settings.span_listeners)
         self._runs: dict[RunId, _Run] = {}
         self._ended: OrderedDict[RunId, None] = OrderedDict()
+        self._skipped: OrderedDict[RunId, None] = OrderedDict()
         self._lock = threading.Lock()
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
@@ -253,6 +254,13 @@ class Recorder:
     # ------------------------------------------------------------------ internals
     def _start(self, run_id: RunId, parent_run_id: RunId | None, start: RunStart) -> None:
         settings = self.settings
+        if _suppressed():
+            # obs's own work (an evaluation judge, an exporter) must not trace itself.
+            with self._lock:
+                self._skipped[run_id] = None
+                if len(self._skipped) > 4096:
+                    self._skipped.popitem(last=False)
+            return
         with self._lock:
             if run_id in self._runs:
                 _selfmetrics.count_drop("duplicate_start")
@@ -305,6 +313,8 @@ class Recorder:
         with self._lock:
             run = self._runs.pop(run_id, None)
             if run is None:
+                if self._skipped.pop(run_id, False) is None:
+                    return  # a run started under suppressed instrumentation
                 _selfmetrics.count_drop("double_end" if run_id in self._ended else "end_without_start")
                 return
             self._ended[run_id] = None
@@ -473,6 +483,15 @@ class Recorder:
             thread = threading.Thread(target=loop, name="obs-sweeper", daemon=True)
             self._sweeper = thread
         thread.start()
+
+
+_SUPPRESS_KEYS = tuple(k for k in (getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", None),
+                                  "suppress_instrumentation") if k is not None)
+
+
+def _suppressed() -> bool:
+    """True inside a context where OpenTelemetry instrumentation is switched off."""
+    return any(otel_context.get_value(key) for key in _SUPPRESS_KEYS)
 
 
 @dataclass(slots=True)

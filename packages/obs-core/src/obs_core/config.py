@@ -116,6 +116,7 @@ def configure(
     alerts: Any = None,
     alert_sinks: Sequence[Any] | None = None,
     drift: bool | None = None,
+    evaluation: Any = None,
     set_global: bool = True,
 ) -> Obs:
     """Set obs up. With no arguments: spans go to the local SQLite trace store, OTLP export turns
@@ -125,6 +126,8 @@ def configure(
     ``alerts``: ``True`` for the default rules, an :class:`obs_core.alerts.AlertsConfig` or a
     list of rules; evaluated in-process and sent to ``alert_sinks`` (default: the log).
     ``drift``: watch retrieval-score drift (on by default when alerts are on).
+    ``evaluation``: an :class:`obs_core.evals.pipeline.EvaluationSettings`; finished traces are
+    then scored off the hot path and the results stored, exported and counted.
 
     Raises :class:`ObsConfigError` for values that cannot work (an unknown capture mode, a
     negative timeout, an OTLP protocol that is neither ``grpc`` nor ``http/protobuf``).
@@ -188,6 +191,8 @@ def configure(
         scrub = _payloads_hook(runtime, capture, payload_store, payload_ttl_days, hash_secret,
                                all_observers)
         listeners = _alerts_hook(runtime, alerts, alert_sinks, drift, mp)
+        if evaluation is not None:
+            all_observers.append(_evaluation_hook(runtime, evaluation, scrub, listeners, mp))
         runtime.settings = RecorderSettings(
             max_attribute_length=max_len, orphan_timeout_s=orphan, content_on_spans=on_spans,
             scrub=scrub if capture != "full" else None, prices=price_table,
@@ -381,6 +386,26 @@ def _build_meter_provider(port: int | None, otlp_endpoint: str | None, protocol:
     if set_global:
         otel_metrics.set_meter_provider(mp)
     return mp
+
+
+def _evaluation_hook(runtime: Obs, evaluation: Any, scrub: Any, listeners: list[Any],
+                     meter_provider: MeterProvider | None) -> RunObserver:
+    """The evaluation pipeline as a run observer, sharing the scrubber and the alert engine."""
+    import dataclasses
+
+    from obs_core.evals.pipeline import EvaluationSettings, build_pipeline
+
+    if not isinstance(evaluation, EvaluationSettings):
+        raise ObsConfigError("evaluation must be an obs_core.evals.pipeline.EvaluationSettings")
+    if evaluation.scrubber is None and scrub is not None:
+        evaluation = dataclasses.replace(evaluation, scrubber=scrub.__self__)
+    pipeline = build_pipeline(
+        evaluation, tracer_provider=runtime.tracer_provider, meter_provider=meter_provider,
+        trace_store_path=runtime.trace_store_path,
+        evaluation_listeners=[x for x in listeners if hasattr(x, "on_evaluation")],
+    )
+    runtime.closers.append(pipeline)
+    return pipeline
 
 
 def _alerts_hook(runtime: Obs, alerts: Any, sinks: Sequence[Any] | None, drift: bool | None,

@@ -2,8 +2,9 @@
 
 Everything here is a plain function of its arguments: no handler state, no recorder, no I/O, so
 each mapping can be tested on its own. This is the hot path (every callback passes through it):
-records are built with ``model_construct`` (the values are already the right types) and
-payloads are shallow role/content views, never deep copies.
+payloads are shallow role/content views, never deep copies, and records are built with their
+normal constructors (pydantic-core validation of these small records is faster than
+``model_construct``, which inspects default factories on every call).
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def chain_start(*, name: str, inputs: Any, tags: Sequence[str] | None,
                 metadata: Mapping[str, Any] | None, metadata_keys: frozenset[str] | None,
                 payloads: bool) -> RunStart:
     """A chain, runnable or LangGraph node."""
-    return RunStart.model_construct(
+    return RunStart(
         kind=SpanKind.CHAIN, name=name, inputs=inputs if payloads else None,
         **_labels(tags, metadata, metadata_keys),
     )
@@ -171,7 +172,7 @@ def agent_start(*, name: str, step_limit: int | None, inputs: Any, tags: Sequenc
                 metadata: Mapping[str, Any] | None, metadata_keys: frozenset[str] | None,
                 payloads: bool) -> RunStart:
     """An agent loop (``invoke_agent``)."""
-    return RunStart.model_construct(
+    return RunStart(
         kind=SpanKind.AGENT, name=name, agent_step_limit=step_limit,
         inputs=inputs if payloads else None, **_labels(tags, metadata, metadata_keys),
     )
@@ -179,11 +180,11 @@ def agent_start(*, name: str, step_limit: int | None, inputs: Any, tags: Sequenc
 
 def hidden_start(name: str) -> RunStart:
     """Framework plumbing: tracked for parentage, never a span."""
-    return RunStart.model_construct(kind=SpanKind.CHAIN, name=name, hidden=True)
+    return RunStart(kind=SpanKind.CHAIN, name=name, hidden=True)
 
 
 def chain_end(outputs: Any, *, payloads: bool) -> RunEnd:
-    return RunEnd.model_construct(outputs=outputs if payloads else None)
+    return RunEnd(outputs=outputs if payloads else None)
 
 
 # ---------------------------------------------------------------------------- models
@@ -273,7 +274,7 @@ def model_start(*, kind_operation: str, serialized: Mapping[str, Any] | None,
     params = kwargs.get("invocation_params")
     params = params if isinstance(params, Mapping) else {}
     model = request_model(metadata, params)
-    return RunStart.model_construct(
+    return RunStart(
         kind=SpanKind.LLM,
         operation=kind_operation,
         name=model or run_name(serialized, kwargs, "llm"),
@@ -304,7 +305,7 @@ def usage_of_message(usage: Mapping[str, Any]) -> TokenUsage:
     inputs = inputs if isinstance(inputs, Mapping) else {}
     outputs = outputs if isinstance(outputs, Mapping) else {}
     total = usage.get("total_tokens")
-    return TokenUsage.model_construct(
+    return TokenUsage(
         input_tokens=_int(usage.get("input_tokens")),
         output_tokens=_int(usage.get("output_tokens")),
         total_tokens=total if isinstance(total, int) and not isinstance(total, bool) else None,
@@ -323,7 +324,7 @@ def usage_of_llm_output(llm_output: Mapping[str, Any]) -> TokenUsage | None:
     prompt = usage.get("prompt_tokens_details")
     completion = usage.get("completion_tokens_details")
     total = usage.get("total_tokens")
-    return TokenUsage.model_construct(
+    return TokenUsage(
         input_tokens=_int(usage.get("prompt_tokens", usage.get("input_tokens"))),
         output_tokens=_int(usage.get("completion_tokens", usage.get("output_tokens"))),
         total_tokens=total if isinstance(total, int) and not isinstance(total, bool) else None,
@@ -387,7 +388,7 @@ def model_end(response: Any, *, payloads: bool) -> RunEnd:
             response_model = model if isinstance(model, str) else None
         if response_id is None and isinstance(llm_output.get("id"), str):
             response_id = llm_output["id"]
-    return RunEnd.model_construct(
+    return RunEnd(
         usage=usage, response_id=response_id, response_model=response_model,
         finish_reasons=finish, cached_response=cached, outputs=outputs,
     )
@@ -402,7 +403,7 @@ def tool_start(*, serialized: Mapping[str, Any] | None, input_str: str, inputs: 
     call_id = kwargs.get("tool_call_id")
     if call_id is None and isinstance(inputs, Mapping):
         call_id = inputs.get("tool_call_id")
-    return RunStart.model_construct(
+    return RunStart(
         kind=SpanKind.TOOL,
         name=run_name(serialized, kwargs, "tool"),
         tool_call_id=call_id if isinstance(call_id, str) else None,
@@ -420,10 +421,10 @@ def tool_reported_error(output: Any) -> bool:
 
 def tool_end(output: Any, *, payloads: bool) -> RunEnd:
     if not payloads:
-        return RunEnd.model_construct()
+        return RunEnd()
     if getattr(output, "type", None) == "tool":
         output = getattr(output, "content", output)
-    return RunEnd.model_construct(outputs=output)
+    return RunEnd(outputs=output)
 
 
 # ---------------------------------------------------------------------------- retrievers
@@ -438,7 +439,7 @@ def retriever_start(*, serialized: Mapping[str, Any] | None, query: str,
             if isinstance(value, str) and value:
                 source = value
                 break
-    return RunStart.model_construct(
+    return RunStart(
         kind=SpanKind.RETRIEVER,
         name=run_name(serialized, kwargs, "retriever"),
         data_source=source,
@@ -474,14 +475,14 @@ def retrieved_document(document: Any, *, payloads: bool) -> RetrievedDocument:
                 kept[key] = value
         text = getattr(document, "page_content", None)
         content = text if isinstance(text, str) else None
-    return RetrievedDocument.model_construct(
+    return RetrievedDocument(
         id=None if doc_id is None else str(doc_id), score=_score(metadata), metadata=kept,
         content=content,
     )
 
 
 def retriever_end(documents: Iterable[Any], *, payloads: bool) -> RunEnd:
-    return RunEnd.model_construct(
+    return RunEnd(
         documents=[retrieved_document(d, payloads=payloads) for d in documents],
     )
 

@@ -9,7 +9,7 @@ still gets exactly one span end and the application never sees an obs exception.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from opentelemetry.metrics import MeterProvider
@@ -23,7 +23,6 @@ from obs_core.integration import (
     current_settings,
     ensure_configured,
     guard,
-    guarded,
 )
 from obs_core.spans import SpanKind
 from obs_langchain import _agents, _attributes
@@ -32,6 +31,7 @@ from obs_langchain._context import Activations
 from obs_langchain._options import HandlerOptions
 from obs_langchain._runs import RunTable, Tracked
 
+_T = TypeVar("_T")
 _HIDDEN_TAG = "langsmith:hidden"
 _TASK_TAG = "graph:step:"
 _SEQUENCE_TAG = "seq:step:"
@@ -52,6 +52,14 @@ def _is_plumbing(tags: Sequence[str] | None, parent: Tracked | None) -> bool:
         return False
     return any(isinstance(t, str) and t.startswith(_SEQUENCE_TAG) and t != "seq:step:1"
                for t in tags)
+
+
+def _attempt(where: str, build: Callable[[], _T]) -> _T | None:
+    """``build()``, or ``None`` when it failed (the failure is contained and counted)."""
+    with guard(where):
+        return build()
+    # Reached when the guard swallowed an exception, which mypy cannot see.
+    return None  # type: ignore[unreachable]
 
 
 class ObsCallbackHandler(BaseCallbackHandler):
@@ -102,14 +110,14 @@ class ObsCallbackHandler(BaseCallbackHandler):
 
     def _begin(self, where: str, run_id: UUID, parent_run_id: UUID | None, tracked: Tracked,
                build: Callable[[], RunStart], *, activate: bool = True) -> None:
-        start = guarded(where)(build)()
+        start = _attempt(where, build)
         if start is None:
-            start = RunStart.model_construct(kind=tracked.kind, name=tracked.name)
+            start = RunStart(kind=tracked.kind, name=tracked.name)
         self._runs.add(run_id, tracked)
         self._activations.start(run_id, parent_run_id, start, activate=activate)
 
     def _finish(self, where: str, run_id: UUID, build: Callable[[], RunEnd]) -> None:
-        self._recorder.end(run_id, guarded(where)(build)())
+        self._recorder.end(run_id, _attempt(where, build))
 
     def _fail(self, where: str, run_id: UUID, error: BaseException) -> None:
         tracked = self._runs.pop(run_id)
@@ -195,7 +203,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
 
             def build() -> RunEnd:
                 if tracked is None or tracked.hidden:
-                    return RunEnd.model_construct()
+                    return RunEnd()
                 agent = tracked.agent
                 if tracked.is_task and agent is not None and agent.marker is not None:
                     stop = _agents.node_limit_stop(tracked.name, outputs)
@@ -208,7 +216,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
                     limit, reason = agent.finish or _agents.executor_finish(agent)
                 else:
                     limit, reason = _agents.graph_agent_stop(agent, outputs)
-                return RunEnd.model_construct(outputs=outputs if payloads else None,
+                return RunEnd(outputs=outputs if payloads else None,
                                               max_iterations_reached=limit, stop_reason=reason)
 
             self._finish("langchain.on_chain_end", run_id, build)

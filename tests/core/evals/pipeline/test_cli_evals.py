@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 @pytest.fixture
-def evaluated(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+def evaluated(tmp_path: Path) -> tuple[Path, str]:
     """A store holding one trace judged by a passing and a failing evaluator."""
     db = tmp_path / "traces.db"
     with capture_spans() as capture:
@@ -50,7 +49,7 @@ def evaluated(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         pipeline.close()
         recorder.close()
         trace_id = f"{capture.one('qa').context.trace_id:032x}"
-    yield db, trace_id
+    return db, trace_id
 
 
 def test_obs_evals_lists_every_result(evaluated: tuple[Path, str],
@@ -60,7 +59,8 @@ def test_obs_evals_lists_every_result(evaluated: tuple[Path, str],
     assert main(["evals", "--db", str(db)]) == 0
 
     out = capsys.readouterr().out
-    assert "good" in out and "bad" in out
+    assert "good" in out
+    assert "bad" in out
     assert trace_id[:16] in out
 
 
@@ -95,7 +95,8 @@ def test_obs_show_lists_the_trace_evaluations(evaluated: tuple[Path, str],
 
     out = capsys.readouterr().out
     section = out.split("evaluations", 1)[1]
-    assert "good" in section and "FAIL" in section
+    assert "good" in section
+    assert "FAIL" in section
 
 
 PG_DSN = os.environ.get("OBS_TEST_PG_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")

@@ -60,7 +60,7 @@ def test_two_workers_claim_disjoint_jobs(queue: PostgresEvalQueue) -> None:
     second = queue.claim("worker-b", limit=50)
 
     ids_a, ids_b = {c.id for c in first}, {c.id for c in second}
-    assert len(ids_a) == 8 and len(ids_b) == 12
+    assert (len(ids_a), len(ids_b)) == (8, 12)
     assert not ids_a & ids_b
 
 

@@ -122,7 +122,7 @@ def test_errored_traces_are_evaluated_even_at_sample_rate_zero(capture: SpanCapt
 
 
 def test_a_full_queue_drops_and_counts(capture: SpanCapture) -> None:
-    evaluator = Scripted(name="slow", delay_s=0.3)
+    evaluator = Scripted(name="slow", delay_s=0.5)
     pipeline = _pipeline(capture, None, evaluator, queue_size=1, workers=1)
     recorder = Recorder(tracer_provider=capture.tracer_provider,
                         settings=RecorderSettings(observers=[pipeline]))
@@ -167,6 +167,7 @@ def test_the_inbox_is_bounded_and_drops_are_counted(capture: SpanCapture) -> Non
         pipeline.on_run_end(finished(kind=SpanKind.LLM))
 
     assert snapshot()["dropped"]["evaluation_inbox_full"] == 3
+    pipeline.close(timeout=0.1)
 
 
 def test_evaluations_can_be_listed_failed_only(capture: SpanCapture, db: Path) -> None:

@@ -113,5 +113,6 @@ def test_runs_per_trace_are_bounded_and_drops_counted() -> None:
         collector.add(finished(kind=SpanKind.LLM))
     runs = collector.add(finished(is_root=True))
 
-    assert runs is not None and len(runs) == 3
+    assert runs is not None
+    assert len(runs) == 3
     assert snapshot()["dropped"]["evaluation_trace_runs_full"] == 3

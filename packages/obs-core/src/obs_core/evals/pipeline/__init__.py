@@ -35,6 +35,7 @@ from obs_core.evals.pipeline._results import TRACER_NAME, ResultSink
 from obs_core.evals.pipeline._samples import EvalJob, TraceCollector, build_job
 from obs_core.evals.pipeline._sampling import SamplingPolicy, in_sample
 from obs_core.evals.pipeline._worker import JobRunner, WorkerPool
+from obs_core.metrics import EvaluationListener
 
 __all__ = [
     "TRACER_NAME",
@@ -123,14 +124,15 @@ def build_runner(
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
     trace_store_path: str | os.PathLike[str] | None = None,
+    evaluation_listeners: Sequence[EvaluationListener] = (),
 ) -> JobRunner:
     """The part that evaluates and publishes (shared with ``obs eval-worker``)."""
     from obs_core.metrics import EvaluationMetrics
     from obs_core.store._evaluations import SQLiteEvaluationStore
 
     store = SQLiteEvaluationStore(trace_store_path) if trace_store_path is not None else None
-    sink = ResultSink(tracer_provider=tracer_provider, metrics=EvaluationMetrics(meter_provider),
-                      store=store)
+    metrics = EvaluationMetrics(meter_provider, listeners=evaluation_listeners)
+    sink = ResultSink(tracer_provider=tracer_provider, metrics=metrics, store=store)
     return JobRunner(
         evaluators=settings.evaluators, sink=sink, cache=ResultCache(max_entries=settings.cache_size),
         timeout_s=settings.timeout_s, max_retries=settings.max_retries,
@@ -145,9 +147,11 @@ def build_pipeline(
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
     trace_store_path: str | os.PathLike[str] | None = None,
+    evaluation_listeners: Sequence[EvaluationListener] = (),
 ) -> EvaluationPipeline:
     """A ready :class:`EvaluationPipeline` (threads started). Pass it to the recorder's
-    ``observers``; call ``close()`` on shutdown."""
+    ``observers``; call ``close()`` on shutdown. ``evaluation_listeners`` (e.g. the alert
+    engine) receive every result's facts through :class:`~obs_core.metrics.EvaluationMetrics`."""
     collector = TraceCollector(max_open_traces=settings.max_open_traces,
                                max_runs_per_trace=settings.max_runs_per_trace)
     names = [e.name for e in settings.evaluators]
@@ -166,7 +170,8 @@ def build_pipeline(
                                   collector=collector, remote=remote, scrub=scrubber,
                                   inbox_size=settings.inbox_size)
     runner = build_runner(settings, tracer_provider=tracer_provider,
-                          meter_provider=meter_provider, trace_store_path=trace_store_path)
+                          meter_provider=meter_provider, trace_store_path=trace_store_path,
+                          evaluation_listeners=evaluation_listeners)
     pool = WorkerPool(runner, workers=settings.workers, queue_size=settings.queue_size)
     return EvaluationPipeline(evaluator_names=names, sampling=settings.sampling(),
                               collector=collector, pool=pool, inbox_size=settings.inbox_size)

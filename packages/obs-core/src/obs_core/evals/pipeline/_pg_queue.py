@@ -20,7 +20,6 @@ from typing import Any
 
 from obs_core.evals.base import EvalSample
 from obs_core.evals.pipeline._samples import EvalJob
-from obs_core.payloads._dsn import redact_message
 
 __all__ = ["ClaimedJob", "PostgresEvalQueue"]
 
@@ -63,6 +62,8 @@ class PostgresEvalQueue:
                 self._dsn, autocommit=True, connect_timeout=max(1, int(self.connect_timeout_s))
             )
         except self._psycopg.Error as exc:
+            from obs_core.payloads._dsn import redact_message  # the password never reaches logs
+
             raise ConnectionError(redact_message(str(exc), self._dsn)) from None
 
     def create(self) -> None:

@@ -82,7 +82,7 @@ class EvaluationPipeline:
     def on_run_end(self, run: FinishedRun) -> None:
         """Called on the callback thread: append and return (drop, counted, when full)."""
         if len(self._inbox) >= self._inbox_size or self._closed:
-            _selfmetrics.count_drop("evaluation_inbox_full")
+            _selfmetrics.count_drop("evaluation_closed" if self._closed else "evaluation_inbox_full")
             return
         self._inbox.append(run)
         if run.is_root:

@@ -1,0 +1,53 @@
+"""The benchmark harness still runs end to end: one workload, the baseline and one obs mode,
+each in its own worker process, a tiny time budget, a results file with the tables."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = ROOT / "benchmarks" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any], str]:
+    out = tmp_path_factory.mktemp("bench")
+    results, raw = out / "RESULTS.md", out / "raw.json"
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--workloads", "lc-lcel", "--modes", "obs-minimal",
+         "--rounds", "1", "--budget-s", "0.05", "--warmup", "1", "--rss-runs", "0",
+         "--profile", "never", "--output", str(results), "--json", str(raw)],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return results.read_text(encoding="utf-8"), json.loads(raw.read_text()), done.stdout
+
+
+def test_results_file_has_a_headline_row_with_the_baseline_time(
+        tiny_run: tuple[str, dict[str, Any], str]) -> None:
+    text, _, _ = tiny_run
+    row = next(line for line in text.splitlines() if line.startswith("| lc-lcel | "))
+    baseline_cell = row.split("|")[2].strip().replace(",", "")
+    assert float(baseline_cell) > 0
+    assert "obs-minimal overhead µs (×)" in text
+
+
+def test_every_mode_ran_in_its_own_process_and_obs_emitted_spans(
+        tiny_run: tuple[str, dict[str, Any], str]) -> None:
+    _, raw, _ = tiny_run
+    by_mode = {r["mode"]: r for r in raw["results"]}
+    assert set(by_mode) == {"baseline", "obs-minimal"}
+    assert all(r["status"] == "ok" and r["cpu_us"] > 0 for r in by_mode.values())
+    assert by_mode["baseline"]["spans_per_run"] == 0
+    assert by_mode["obs-minimal"]["spans_per_run"] >= 3  # prompt, model, parser, sequence
+
+
+def test_headline_table_is_printed(tiny_run: tuple[str, dict[str, Any], str]) -> None:
+    _, _, stdout = tiny_run
+    assert "| workload | baseline CPU µs/run |" in stdout
+    assert "| lc-lcel |" in stdout
