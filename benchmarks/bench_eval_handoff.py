@@ -37,7 +37,7 @@ def _trace(index: int) -> list[FinishedRun]:
     trace_id = f"{index + 1:032x}"
 
     def run(kind: SpanKind, *, root: bool, end: RunEnd) -> FinishedRun:
-        return FinishedRun.model_construct(
+        return FinishedRun(
             run_id=index, trace_id=trace_id, span_id=f"{index + 1:016x}", parent_span_id=None,
             kind=kind, name=kind.value, start=RunStart(kind=kind, name=kind.value, inputs="q?"),
             end=end, error_type=None, error_message=None,

@@ -61,7 +61,7 @@ def report(title: str, capture: SpanCapture) -> None:
 def main() -> None:
     with ScriptedOpenAIServer() as server, capture_spans() as capture:
         obs_langchain.instrument(tracer_provider=capture.tracer_provider)
-        llm = ChatOpenAI(model="gpt-4o-mini", base_url=server.base_url, api_key="sk-offline",  # type: ignore[arg-type]
+        llm = ChatOpenAI(model="gpt-4o-mini", base_url=server.base_url, api_key="sk-offline",
                          stream_usage=True)
         calculator = create_agent(llm, [add, multiply], name="calculator")
 
@@ -87,7 +87,7 @@ def main() -> None:
 
         prompt = ChatPromptTemplate.from_messages(
             [("system", "You add."), ("human", "{input}"), ("placeholder", "{agent_scratchpad}")])
-        executor = AgentExecutor(agent=create_tool_calling_agent(llm, [add], prompt),  # type: ignore[arg-type]
+        executor = AgentExecutor(agent=create_tool_calling_agent(llm, [add], prompt),
                                  tools=[add], max_iterations=2)
         executor.invoke({"input": "Keep adding."})
         report("classic AgentExecutor stopped by max_iterations=2", capture)

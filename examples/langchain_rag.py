@@ -39,14 +39,15 @@ def report(title: str, capture: SpanCapture) -> None:
 def main() -> None:
     with ScriptedOpenAIServer() as server, capture_spans() as capture:
         handler = ObsCallbackHandler(tracer_provider=capture.tracer_provider)
-        embeddings = OpenAIEmbeddings(model="text-embedding-3-small", base_url=server.base_url,
-                                      api_key=API_KEY, check_embedding_ctx_length=False)  # type: ignore[arg-type]
+        embeddings = OpenAIEmbeddings(  # type: ignore[call-arg]
+            model="text-embedding-3-small", base_url=server.base_url, api_key=API_KEY,
+            check_embedding_ctx_length=False)
         store = InMemoryVectorStore(embeddings)
         store.add_documents([
             Document(id="spans", page_content="obs turns LangChain runs into OpenTelemetry spans."),
             Document(id="agents", page_content="Agent spans count steps and record limit hits."),
         ])
-        llm = ChatOpenAI(model="gpt-4o-mini", base_url=server.base_url, api_key=API_KEY,  # type: ignore[arg-type]
+        llm = ChatOpenAI(model="gpt-4o-mini", base_url=server.base_url, api_key=API_KEY,
                          stream_usage=True)
         prompt = ChatPromptTemplate.from_messages(
             [("system", "Answer from this context: {context}"), ("human", "{question}")])

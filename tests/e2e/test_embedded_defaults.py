@@ -76,3 +76,21 @@ def test_capture_none_writes_no_payloads(data_dir: Path) -> None:
     _run_app(provider)
     assert obs_core.flush(timeout_s=10)
     assert not (data_dir / "payloads.db").exists()
+
+
+def test_configured_evaluation_scores_finished_traces_into_the_store(data_dir: Path) -> None:
+    from obs_core.evals import Safety
+    from obs_core.evals.pipeline import EvaluationSettings
+    from obs_core.store import SQLiteEvaluationStore
+
+    provider = TracerProvider()
+    obs_core.configure(tracer_provider=provider,
+                       evaluation=EvaluationSettings(evaluators=[Safety()]))
+    _run_app(provider)
+    assert obs_core.flush(timeout_s=10)
+    traces = SQLiteTraceStore(data_dir / "traces.db")
+    [app_trace] = [t for t in traces.list_traces() if t.root_name == "invoke_agent mailer"]
+    traces.close()
+    with SQLiteEvaluationStore(data_dir / "traces.db") as evaluations:
+        rows = evaluations.for_trace(app_trace.trace_id)
+    assert [(r.evaluator, r.passed) for r in rows] == [("safety", True)]

@@ -89,12 +89,22 @@ def tls() -> ssl.SSLContext:
 
 
 @pytest.fixture
-async def http_clients(tls: ssl.SSLContext) -> AsyncIterator[dict[str, Any]]:
-    """HTTP clients for one test, closed after it (the async one in the test's event loop)."""
-    sync_client, async_client = httpx.Client(verify=tls), httpx.AsyncClient(verify=tls)
-    yield {"http_client": sync_client, "http_async_client": async_client}
-    sync_client.close()
-    await async_client.aclose()
+def sync_http_client(tls: ssl.SSLContext) -> Iterator[httpx.Client]:
+    with httpx.Client(verify=tls) as client:
+        yield client
+
+
+@pytest.fixture
+async def async_http_client(tls: ssl.SSLContext) -> AsyncIterator[httpx.AsyncClient]:
+    """Closed in the test's own event loop, where its connections live."""
+    async with httpx.AsyncClient(verify=tls) as client:
+        yield client
+
+
+@pytest.fixture
+def http_clients(sync_http_client: httpx.Client,
+                 async_http_client: httpx.AsyncClient) -> dict[str, Any]:
+    return {"http_client": sync_http_client, "http_async_client": async_http_client}
 
 
 @pytest.fixture
@@ -103,7 +113,7 @@ def chat_model(server: ScriptedOpenAIServer,
     """Real ``ChatOpenAI`` clients talking to the scripted server."""
 
     def make(**options: Any) -> ChatOpenAI:
-        return ChatOpenAI(model=MODEL, base_url=server.base_url, api_key="sk-test",  # type: ignore[arg-type]
+        return ChatOpenAI(model=MODEL, base_url=server.base_url, api_key="sk-test",
                           max_retries=0, **http_clients, **options)
 
     return make
@@ -111,6 +121,6 @@ def chat_model(server: ScriptedOpenAIServer,
 
 @pytest.fixture
 def embeddings(server: ScriptedOpenAIServer, http_clients: dict[str, Any]) -> OpenAIEmbeddings:
-    return OpenAIEmbeddings(model="text-embedding-3-small", base_url=server.base_url,
-                            api_key="sk-test", check_embedding_ctx_length=False,  # type: ignore[arg-type]
-                            max_retries=0, **http_clients)
+    return OpenAIEmbeddings(  # type: ignore[call-arg]
+        model="text-embedding-3-small", base_url=server.base_url, api_key="sk-test",
+        check_embedding_ctx_length=False, max_retries=0, **http_clients)

@@ -38,7 +38,7 @@ def search(query: str) -> str:
 def _tool_calling_executor(model: ChatOpenAI, **options: Any) -> AgentExecutor:
     prompt = ChatPromptTemplate.from_messages([
         ("system", "You are helpful."), ("human", "{input}"), ("placeholder", "{agent_scratchpad}")])
-    return AgentExecutor(agent=create_tool_calling_agent(model, [search], prompt),  # type: ignore[arg-type]
+    return AgentExecutor(agent=create_tool_calling_agent(model, [search], prompt),
                          tools=[search], **options)
 
 

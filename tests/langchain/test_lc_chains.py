@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from langchain_core.caches import InMemoryCache
@@ -99,7 +99,8 @@ def test_stream_closed_early_ends_its_span_as_cancelled(
         server: ScriptedOpenAIServer, capture: SpanCapture, handler: ObsCallbackHandler,
         chat_model: Callable[..., ChatOpenAI], check: Checks) -> None:
     server.enqueue(ScriptedReply.text("one two three four five six"))
-    stream = chat_model(stream_usage=True).stream("count", config={"callbacks": [handler]})
+    stream = cast("Generator[Any, None, None]",
+                  chat_model(stream_usage=True).stream("count", config={"callbacks": [handler]}))
     next(stream)
     next(stream)
 
@@ -163,7 +164,7 @@ def test_batch_of_sixteen_gives_sixteen_separate_traces(
 
     assert answers == [f"Echo: question number {i}" for i in range(16)]
     roots = capture.by_name("RunnableSequence")
-    assert len({r.context.trace_id for r in roots}) == 16  # type: ignore[union-attr]
+    assert len({r.context.trace_id for r in roots}) == 16
     for root in roots:
         assert [s.name for s in capture.children(root)] == [
             "ChatPromptTemplate", CHAT_SPAN, "StrOutputParser"]
@@ -256,7 +257,7 @@ def test_completion_model_call_is_a_text_completion_span(
     from langchain_openai import OpenAI
 
     model = OpenAI(model="gpt-3.5-turbo-instruct", base_url=server.base_url,
-                   api_key="sk-test", max_retries=0, **http_clients)  # type: ignore[arg-type]
+                   api_key="sk-test", max_retries=0, **http_clients)
     server.enqueue(ScriptedReply.text("Once upon a time."))
 
     assert model.invoke("Tell a story", config={"callbacks": [handler]}) == "Once upon a time."

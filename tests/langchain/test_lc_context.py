@@ -12,7 +12,7 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from opentelemetry.sdk.trace import ReadableSpan
@@ -41,7 +41,7 @@ def _working_chain(capture: SpanCapture) -> Runnable[Any, Any]:
     return RunnableLambda(lambda x: str(x), name="prepare") | RunnableLambda(work, name="work")
 
 
-def _run(chain: Runnable[Any, Any], mode: str, config: dict[str, Any]) -> list[Any]:
+def _run(chain: Runnable[Any, Any], mode: str, config: RunnableConfig) -> list[Any]:
     inputs = ["a", "b", "c"]
     if mode == "invoke":
         return [chain.invoke(i, config=config) for i in inputs]
@@ -80,7 +80,7 @@ def test_span_opened_inside_a_runnable_nests_under_its_span(
         assert parent.name == "work"
         assert attrs(parent)[sc.OBS_SPAN_KIND] == "chain"
     roots = capture.by_name("RunnableSequence")
-    assert len({r.context.trace_id for r in roots}) == 3  # type: ignore[union-attr]
+    assert len({r.context.trace_id for r in roots}) == 3
     assert all(capture.parent(r) is None for r in roots)
     assert "Failed to detach context" not in caplog.text
     check.all_closed()
@@ -142,7 +142,7 @@ async def test_fifty_concurrent_ainvokes_sharing_one_handler_keep_their_traces_a
     assert answers == [f"answer to q{i}" for i in range(50)]
     roots = capture.by_name("RunnableSequence")
     assert len(roots) == 50
-    assert len({r.context.trace_id for r in roots}) == 50  # type: ignore[union-attr]
+    assert len({r.context.trace_id for r in roots}) == 50
     for root in roots:
         children = capture.children(root)
         assert [c.name for c in children] == ["ChatPromptTemplate", CHAT_SPAN, "StrOutputParser"]

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 import obs_core
 from obs_core import semconv as sc
 from obs_core.testing import ScriptedOpenAIServer, SpanCapture
-from obs_langchain import ObsCallbackHandler, _attributes
+from obs_langchain import ObsCallbackHandler, _attributes, _model_attributes
 
 
 def attrs(span: ReadableSpan) -> Mapping[str, Any]:
@@ -74,7 +74,7 @@ def test_events_out_of_order_are_counted_and_leave_nothing_open(
 def test_arguments_of_unexpected_types_still_give_spans(
         capture: SpanCapture, handler: ObsCallbackHandler) -> None:
     run = uuid.uuid4()
-    handler.on_chat_model_start({"id": "not-a-list"}, [[object()]], run_id=run,  # type: ignore[list-item]
+    handler.on_chat_model_start({"id": "not-a-list"}, [[object()]], run_id=run,
                                 metadata={"ls_provider": 7, "thread_id": None},
                                 invocation_params="not a mapping")
     handler.on_llm_end(object(), run_id=run)
@@ -91,8 +91,8 @@ def test_failure_inside_a_mapping_function_is_contained_and_counted(
         raise RuntimeError("mapping bug")
 
     monkeypatch.setattr(_attributes, "chain_start", broken)
-    chain = RunnableLambda(lambda x: x * 2, name="double") | RunnableLambda(lambda x: x + 1,
-                                                                           name="inc")
+    double: RunnableLambda[int, int] = RunnableLambda(lambda x: x * 2, name="double")
+    chain = double | RunnableLambda(lambda x: x + 1, name="inc")
 
     result = chain.invoke(20, config={"callbacks": [handler]})
 
@@ -109,7 +109,7 @@ def test_failure_mapping_a_model_response_still_ends_the_model_span(
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("usage bug")
 
-    monkeypatch.setattr(_attributes, "model_end", broken)
+    monkeypatch.setattr(_model_attributes, "model_end", broken)
 
     answer = chat_model().invoke("hi", config={"callbacks": [handler]})
 

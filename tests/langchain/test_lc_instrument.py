@@ -25,7 +25,8 @@ def test_instrument_traces_runs_that_pass_no_callbacks(
         chat_model: Callable[..., ChatOpenAI]) -> None:
     handler = instrument(tracer_provider=capture.tracer_provider)
 
-    (RunnableLambda(lambda q: str(q), name="shape") | chat_model()).invoke("hello")
+    shape: RunnableLambda[str, str] = RunnableLambda(lambda q: str(q), name="shape")
+    (shape | chat_model()).invoke("hello")
 
     assert capture.tree() == [(0, "RunnableSequence"), (1, "shape"), (1, "chat gpt-4o-mini")]
     assert handler.recorder.open_run_count == 0

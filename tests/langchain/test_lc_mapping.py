@@ -14,7 +14,7 @@ from langgraph.errors import GraphInterrupt, GraphRecursionError, ParentCommand
 from langgraph.types import Command
 
 from obs_core import UsageSource
-from obs_langchain import _agents, _attributes
+from obs_langchain import _agents, _attributes, _model_attributes
 
 
 @pytest.mark.parametrize(("metadata", "serialized", "expected"), [
@@ -30,14 +30,14 @@ from obs_langchain import _agents, _attributes
 def test_provider_comes_from_ls_provider_then_the_integration_module(
         metadata: dict[str, object], serialized: dict[str, object] | None,
         expected: str | None) -> None:
-    assert _attributes.provider(metadata, serialized) == expected
+    assert _model_attributes.provider(metadata, serialized) == expected
 
 
 def test_request_params_use_genai_names_with_ls_metadata_as_fallback() -> None:
     params = {"temperature": 0.3, "max_completion_tokens": 99, "stop": "END", "n": 2,
               "seed": 1, "top_p": None, "stream": True, "tools": [{"x": 1}]}
 
-    mapped = _attributes.request_params(params, {"ls_temperature": 0.9, "ls_max_tokens": 5,
+    mapped = _model_attributes.request_params(params, {"ls_temperature": 0.9, "ls_max_tokens": 5,
                                                  "ls_stop": ["x"]})
 
     assert mapped == {"temperature": 0.3, "max_tokens": 99, "stop_sequences": ["END"],
@@ -45,7 +45,7 @@ def test_request_params_use_genai_names_with_ls_metadata_as_fallback() -> None:
 
 
 def test_usage_metadata_maps_cache_and_reasoning_details() -> None:
-    usage = _attributes.usage_of_message({
+    usage = _model_attributes.usage_of_message({
         "input_tokens": 120, "output_tokens": 30, "total_tokens": 150,
         "input_token_details": {"cache_read": 100, "cache_creation": 7},
         "output_token_details": {"reasoning": 12}})
@@ -61,7 +61,7 @@ def test_completion_usage_comes_from_llm_output_token_usage() -> None:
                                                    "total_tokens": 10},
                                    "model_name": "gpt-3.5-turbo-instruct"})
 
-    end = _attributes.model_end(result, payloads=True)
+    end = _model_attributes.model_end(result, payloads=True)
 
     assert end.usage is not None
     assert (end.usage.input_tokens, end.usage.output_tokens) == (8, 2)
@@ -73,7 +73,7 @@ def test_completion_usage_comes_from_llm_output_token_usage() -> None:
 def test_langchain_run_message_ids_are_not_response_ids() -> None:
     message = AIMessage(content="hi", id="lc_run--0001")
 
-    end = _attributes.model_end(LLMResult(generations=[[ChatGeneration(message=message)]]),
+    end = _model_attributes.model_end(LLMResult(generations=[[ChatGeneration(message=message)]]),
                                 payloads=False)
 
     assert end.response_id is None
@@ -82,9 +82,9 @@ def test_langchain_run_message_ids_are_not_response_ids() -> None:
 
 def test_zero_total_cost_marks_an_answer_from_the_langchain_cache() -> None:
     message = AIMessage(content="hi", usage_metadata={"input_tokens": 3, "output_tokens": 1,
-                                                      "total_tokens": 4, "total_cost": 0})  # type: ignore[typeddict-unknown-key]
+                                                      "total_tokens": 4, "total_cost": 0})
 
-    end = _attributes.model_end(LLMResult(generations=[[ChatGeneration(message=message)]]),
+    end = _model_attributes.model_end(LLMResult(generations=[[ChatGeneration(message=message)]]),
                                 payloads=False)
 
     assert end.cached_response is True
@@ -93,10 +93,10 @@ def test_zero_total_cost_marks_an_answer_from_the_langchain_cache() -> None:
 def test_message_view_keeps_roles_tool_calls_and_call_ids() -> None:
     ai = AIMessage(content="", tool_calls=[{"name": "add", "args": {"a": 1}, "id": "c1"}])
 
-    assert _attributes.message_view(HumanMessage(content="hi")) == {"role": "user", "content": "hi"}
-    assert _attributes.message_view(ai)["tool_calls"] == [
+    assert _model_attributes.message_view(HumanMessage(content="hi")) == {"role": "user", "content": "hi"}
+    assert _model_attributes.message_view(ai)["tool_calls"] == [
         {"id": "c1", "name": "add", "arguments": {"a": 1}}]
-    assert _attributes.message_view(ToolMessage(content="2", tool_call_id="c1")) == {
+    assert _model_attributes.message_view(ToolMessage(content="2", tool_call_id="c1")) == {
         "role": "tool", "content": "2", "tool_call_id": "c1"}
 
 

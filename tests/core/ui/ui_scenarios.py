@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import urllib.error
 import urllib.request
@@ -52,13 +53,13 @@ class _Script:
 
     def start(self, parent: uuid.UUID | None, start: RunStart, *, at_ms: float) -> uuid.UUID:
         run_id = uuid.uuid4()
-        self.recorder.start(run_id, parent, start.model_copy(
-            update={"start_time_ns": self.base_ns + int(at_ms * MS)}))
+        self.recorder.start(run_id, parent, dataclasses.replace(
+            start, start_time_ns=self.base_ns + int(at_ms * MS)))
         return run_id
 
     def end(self, run_id: uuid.UUID, end: RunEnd, *, to_ms: float) -> None:
-        self.recorder.end(run_id, end.model_copy(
-            update={"end_time_ns": self.base_ns + int(to_ms * MS)}))
+        self.recorder.end(run_id, dataclasses.replace(
+            end, end_time_ns=self.base_ns + int(to_ms * MS)))
 
 
 def record_scenario(db: Path) -> Recorded:

@@ -168,7 +168,7 @@ class Recorder:
         with guard("recorder.error"):
             if control_flow:
                 extra = dict(attributes or {})
-                extra["obs.control_flow"] = error_type_of(error)
+                extra[sc.OBS_CONTROL_FLOW] = error_type_of(error)
                 self._finish(run_id, RunEnd(attributes=extra, stop_reason=stop_reason), None)
                 return
             self._finish(run_id, None, _Failure(error, limit_reached, stop_reason,
@@ -427,7 +427,7 @@ class Recorder:
         span_ctx = run.span.get_span_context() if run.span is not None else None
         parent_span = run.parent.span if run.parent is not None else None
         parent_ctx = parent_span.get_span_context() if parent_span is not None else None
-        finished = FinishedRun.model_construct(
+        finished = FinishedRun(
             run_id=run.run_id,
             trace_id=f"{span_ctx.trace_id:032x}" if span_ctx and span_ctx.is_valid else "",
             span_id=f"{span_ctx.span_id:016x}" if span_ctx and span_ctx.is_valid else "",

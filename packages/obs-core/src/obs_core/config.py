@@ -461,6 +461,8 @@ def _payloads_hook(runtime: Obs, capture: str, store: str | Path | bool | None,
             store = False
         elif raw:
             store = raw
+    if store is True:
+        store = None  # True means "the default store"
     if ttl_days is None:
         ttl_days = _env.parse_number(_env.OBS_PAYLOAD_TTL_DAYS)
     settings = PayloadSettings(

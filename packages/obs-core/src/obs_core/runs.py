@@ -8,9 +8,8 @@ them to :class:`obs_core.Recorder`; the recorder owns everything after that.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from obs_core.spans import RetrievedDocument, SpanKind, TokenUsage
 
@@ -18,12 +17,13 @@ RunId = Hashable
 """Any hashable id the framework uses for a run (LangChain UUIDs, LlamaIndex span ids...)."""
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+@dataclass(kw_only=True, slots=True)
+class RunStart:
+    """The facts known when a run starts.
 
-
-class RunStart(_Event):
-    """The facts known when a run starts."""
+    A plain dataclass rather than a pydantic model: integrations build one per framework event
+    on the application's thread, and construction cost is tracing overhead.
+    """
 
     kind: SpanKind
     name: str
@@ -34,7 +34,7 @@ class RunStart(_Event):
     """``gen_ai.provider.name`` (``openai``, ``anthropic``...)."""
     model: str | None = None
     """Requested model (``gen_ai.request.model``)."""
-    request_params: dict[str, Any] = Field(default_factory=dict)
+    request_params: dict[str, Any] = field(default_factory=dict)
     """Generation parameters by their GenAI name without prefix: ``temperature``, ``top_p``,
     ``top_k``, ``max_tokens``, ``stop_sequences``, ``seed``, ``frequency_penalty``,
     ``presence_penalty``, ``choice.count``, ``stream``."""
@@ -49,10 +49,10 @@ class RunStart(_Event):
     user_id: str | None = None
     user_cohort: str | None = None
     pipeline_version: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
     """Scalar values become ``obs.metadata.<key>`` attributes."""
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
     """Extra span attributes, already under their final keys."""
     inputs: Any = None
     """Payload: messages, prompt, tool arguments or query. Never put on spans unless content
@@ -62,13 +62,14 @@ class RunStart(_Event):
     start_time_ns: int | None = None
 
 
-class RunEnd(_Event):
+@dataclass(kw_only=True, slots=True)
+class RunEnd:
     """The facts known when a run finishes successfully."""
 
     usage: TokenUsage | None = None
     response_id: str | None = None
     response_model: str | None = None
-    finish_reasons: list[str] = Field(default_factory=list)
+    finish_reasons: list[str] = field(default_factory=list)
     documents: list[RetrievedDocument] | None = None
     embedding_dimensions: int | None = None
     embedding_input_count: int | None = None
@@ -78,13 +79,14 @@ class RunEnd(_Event):
     """Agents: why the loop stopped (``final_answer``, ``max_iterations``...)."""
     max_iterations_reached: bool | None = None
     """Agents: the loop stopped because it hit its step limit (an early, graceful stop)."""
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
     outputs: Any = None
     """Payload: response messages, tool result, documents. Same rules as ``RunStart.inputs``."""
     end_time_ns: int | None = None
 
 
-class FinishedRun(_Event):
+@dataclass(kw_only=True, slots=True)
+class FinishedRun:
     """Handed to every :class:`RunObserver` when a run ends; read-only by convention."""
 
     run_id: Any

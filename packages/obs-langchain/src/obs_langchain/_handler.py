@@ -25,7 +25,7 @@ from obs_core.integration import (
     guard,
 )
 from obs_core.spans import SpanKind
-from obs_langchain import _agents, _attributes
+from obs_langchain import _agents, _attributes, _model_attributes
 from obs_langchain._compat import BaseCallbackHandler
 from obs_langchain._context import Activations
 from obs_langchain._options import HandlerOptions
@@ -249,7 +249,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
         tracked = Tracked(kind=SpanKind.LLM, name="llm", agent=agent)
 
         def build() -> RunStart:
-            return _attributes.model_start(
+            return _model_attributes.model_start(
                 kind_operation=operation, serialized=serialized, kwargs=kwargs, tags=tags,
                 metadata=metadata, metadata_keys=self.options.capture_metadata_keys,
                 inputs=inputs() if self._payloads() else None)
@@ -264,7 +264,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
         with guard("langchain.on_chat_model_start"):
             self._model_start("langchain.on_chat_model_start", sc.OP_CHAT, serialized, run_id,
                               parent_run_id, tags, metadata, kwargs,
-                              lambda: _attributes.chat_inputs(messages))
+                              lambda: _model_attributes.chat_inputs(messages))
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID,
                      parent_run_id: UUID | None = None, tags: list[str] | None = None,
@@ -272,7 +272,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
         with guard("langchain.on_llm_start"):
             self._model_start("langchain.on_llm_start", sc.OP_TEXT_COMPLETION, serialized, run_id,
                               parent_run_id, tags, metadata, kwargs,
-                              lambda: _attributes.prompt_inputs(prompts))
+                              lambda: _model_attributes.prompt_inputs(prompts))
 
     def on_llm_new_token(self, token: Any, *, chunk: Any = None, run_id: UUID,
                          parent_run_id: UUID | None = None, **kwargs: Any) -> None:
@@ -290,7 +290,7 @@ class ObsCallbackHandler(BaseCallbackHandler):
             if tracked is not None and tracked.agent is not None:
                 tracked.agent.model_calls += 1
             self._finish("langchain.on_llm_end", run_id,
-                         lambda: _attributes.model_end(response, payloads=self._payloads()))
+                         lambda: _model_attributes.model_end(response, payloads=self._payloads()))
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID,
                      parent_run_id: UUID | None = None, **kwargs: Any) -> None:

@@ -19,6 +19,7 @@ ends (LlamaIndex's end event), not when the generator is handed out.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import weakref
@@ -254,8 +255,8 @@ class Tracker:
         """A trace's first run carries the identity: the session's tags over the defaults."""
         fields = dict(self._identity)
         fields.update(readers.identity_from_tags(current_tags(), TAG_PREFIX))
-        missing = {k: v for k, v in fields.items() if getattr(start, k) is None}
-        return start.model_copy(update=missing) if missing else start
+        missing: dict[str, Any] = {k: v for k, v in fields.items() if getattr(start, k) is None}
+        return dataclasses.replace(start, **missing) if missing else start
 
     # ------------------------------------------------------------------ internals
     def _enter_tool(self, span: SpanRecord, bound_args: Any) -> None:

@@ -29,6 +29,7 @@ _IPV6: Final = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}|:)(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}"
 )
 _COLON_PAIR: Final = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_HEX: Final = frozenset("0123456789abcdefABCDEF")
 
 
 def find_emails(text: str) -> list[Finding]:
@@ -61,9 +62,13 @@ def find_ipv6(text: str) -> list[Finding]:
     for pair in _COLON_PAIR.finditer(text):
         if pair.start() < done:
             continue
-        lo = max(done, pair.start() - 5)
-        m = _IPV6.search(text, lo, min(n, pair.end() + 45))
-        if m is None or m.start() > pair.start():
+        start = pair.start()
+        while start > 0 and pair.start() - start < 4 and text[start - 1] in _HEX:
+            start -= 1
+        if start and (text[start - 1].isalnum() or text[start - 1] in "_:."):
+            continue
+        m = _IPV6.match(text, start, min(n, start + 46))
+        if m is None:
             continue
         candidate = m.group().rstrip(".:") if not m.group().endswith("::") else m.group()
         end = m.start() + len(candidate)

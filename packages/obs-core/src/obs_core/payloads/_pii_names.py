@@ -132,7 +132,8 @@ def _runs(text: str, spans: list[tuple[int, int]], words: list[str],
         if cls == COMMON or k <= covered:
             continue
         a = k
-        while a > 0 and k - a < _MAX_RUN - 1 and _adjacent(text, spans, words, classes, a - 1):
+        while a > covered + 1 and k - a < _MAX_RUN - 1 and _adjacent(
+                text, spans, words, classes, a - 1):
             a -= 1
         b = k
         while b < last and b - a < _MAX_RUN - 1 and _adjacent(text, spans, words, classes, b):

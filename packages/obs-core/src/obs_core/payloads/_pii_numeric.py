@@ -26,11 +26,11 @@ NUMERIC_KINDS: Final = frozenset({PiiKind.PHONE, PiiKind.CARD, PiiKind.SSN, PiiK
                                   PiiKind.IBAN})
 
 # A cluster starts at a digit that begins nine or more digits (cards, phones, SSNs, IBANs), an
-# IPv4 address, a seven-digit local number (for labelled phones) or follows a "+". Dates,
+# IPv4 address, a seven-digit local number (for labelled phones) or eight digits after a "+". Dates,
 # prices, versions and counts fail the lookahead inside the regex engine, never reaching Python.
 _CLUSTER: Final = re.compile(
     r"[0-9](?=(?:[ .\-/()]{0,2}[0-9]){8}|[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]"
-    r"|[0-9]{2}[ .\-][0-9]{4}(?![0-9])|(?<=\+[0-9]))"
+    r"|[0-9]{2}[ .\-][0-9]{4}(?![0-9])|(?<=\+[0-9])(?:[ .\-/()]{0,2}[0-9]){7})"
     r"[0-9()]*(?:[ .\-/][ (]?[0-9()]+)*"
 )
 

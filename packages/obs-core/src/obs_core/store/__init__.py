@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from obs_core.store._convert import span_record_from_readable
+from obs_core.store._evaluations import EvaluationFilter, EvaluationRow, SQLiteEvaluationStore
 from obs_core.store._sqlite_traces import SQLiteTraceStore
 from obs_core.store.exporter import TraceStoreExporter
 from obs_core.store.traces import (
@@ -20,7 +21,10 @@ from obs_core.store.traces import (
 )
 
 __all__ = [
+    "EvaluationFilter",
+    "EvaluationRow",
     "NullTraceStore",
+    "SQLiteEvaluationStore",
     "SQLiteTraceStore",
     "StoreClosedError",
     "TraceFilter",
