@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import sys
+
 import pytest
+from opentelemetry import context as otel_context
 
 from obs_core import set_strict
 from obs_core._selfmetrics import reset as reset_self_metrics
@@ -18,3 +21,21 @@ def _strict_obs(request: pytest.FixtureRequest) -> Iterator[None]:
     reset_self_metrics()
     yield
     set_strict(None)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_context() -> Iterator[None]:
+    """Each test starts with an empty OpenTelemetry context and no process-wide LangChain
+    instrumentation, whatever the test before it left behind."""
+    token = otel_context.attach(otel_context.Context())
+    langchain_context = sys.modules.get("obs_langchain._context")
+    if langchain_context is not None:  # see the closing note: activation chains outlive tests
+        langchain_context._last.set(None)
+    yield
+    try:
+        token.var.reset(token)  # type: ignore[attr-defined]
+    except ValueError:
+        pass
+    langchain_integration = sys.modules.get("obs_langchain")
+    if langchain_integration is not None:
+        langchain_integration.uninstrument()

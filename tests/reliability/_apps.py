@@ -56,8 +56,10 @@ def lcel_chain(answer: str = "fine") -> Runnable[dict[str, str], str]:
 def echo_chain() -> Runnable[dict[str, str], str]:
     """Two lambdas that carry the input through (three spans per run): output == input, so
     cross-talk between concurrent runs shows up as a wrong answer or a wrong span tree."""
-    tag = RunnableLambda(lambda d: {**d, "seen": d["question"]})
-    answer = RunnableLambda(lambda d: f"answer to {d['seen']}")
+    tag: RunnableLambda[dict[str, str], dict[str, str]] = RunnableLambda(
+        lambda d: {**d, "seen": d["question"]})
+    answer: RunnableLambda[dict[str, str], str] = RunnableLambda(
+        lambda d: f"answer to {d['seen']}")
     return tag | answer
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from google.protobuf import text_format
+from google.protobuf import text_format  # type: ignore[import-untyped]
 from opentelemetry.sdk.trace import TracerProvider
 
 import obs_core

@@ -4,7 +4,6 @@ prints payload content literally and never evaluates it."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,7 @@ EVIL_CONTENT = ("$(touch {marker}) `touch {marker}` __import__('os').system('tou
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("sql")
     marker = folder / "evaluated"
     provider = TracerProvider()
@@ -49,7 +48,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         assert obs_core.flush(timeout_s=10)
     finally:
         obs_core.shutdown(timeout_s=5)
-    yield folder
+    return folder
 
 
 def _tables(db: Path) -> set[str]:

@@ -258,7 +258,7 @@ SAMPLES: tuple[Sample, ...] = tuple(_sample(name, marked) for name, marked in (
     ("ssn list", "Dependents: [[SSN:401-23-5567]], [[SSN:612-44-0921]], [[SSN:287-65-4432]]."),
     ("secrets in yaml", f"openai:\n  api_key: [[SECRET:{OPENAI_KEY}]]\nslack:\n  bot_token: "
      f"[[SECRET:{SLACK_TOKEN}]]\naws:\n  access_key_id: [[SECRET:{AWS_ACCESS_KEY_ID}]]"),
-    ("token in url query", f"GET /v1/export?format=csv&access_token=[[SECRET:ya29.a0AfH6SMBx7Kq2Lm9Pz4Rt8Vw1]]&page=2"),
+    ("token in url query", "GET /v1/export?format=csv&access_token=[[SECRET:ya29.a0AfH6SMBx7Kq2Lm9Pz4Rt8Vw1]]&page=2"),
     ("github in ci log", f"remote: Invalid username or password for [[SECRET:{GITHUB_TOKEN}]]\nfatal: Authentication failed"),
     ("mastercard and discover", "Saved cards: Mastercard [[CARD:5548-2199-3518-1903]], Discover [[CARD:6571 0497 4650 7527]]."),
     ("amex 15", "Charge it to [[CARD:371186252760184]] please."),

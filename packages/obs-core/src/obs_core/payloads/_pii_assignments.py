@@ -56,7 +56,7 @@ _METADATA_WORDS: Final = frozenset({
     "filename", "name", "names", "id", "ids", "method", "methods", "mode", "header", "expiry",
     "expires", "expire", "expiration", "ttl", "timeout", "format", "version", "enabled", "enable",
     "required", "provider", "policy", "rotation", "hint", "label", "tokens", "tokenizer", "prefix",
-    "suffix", "field", "env", "var", "location", "strength", "reset", "changed", "length",
+    "suffix", "field", "env", "var", "location", "strength", "reset", "changed",
 })
 _PLACEHOLDER_VALUES: Final = frozenset({
     "true", "false", "null", "none", "nil", "undefined", "yes", "no", "on", "off", "required",
@@ -121,7 +121,7 @@ def _assignment(text: str, start: int) -> Iterator[Finding]:
 
 def _credential_family(key: str) -> str | None:
     """The credential word a key names (``password``, ``token``, ``key``...), or ``None``."""
-    words = [w.lower() for w in _WORDS.findall(key)]
+    words: list[str] = [w.lower() for w in _WORDS.findall(key)]
     if not words or any(w in _METADATA_WORDS for w in words):
         return None
     joined = "".join(words)

@@ -93,7 +93,7 @@ def replace_spans(text: str, findings: Sequence[Finding], labels: Sequence[str])
     """``text`` with each (sorted, disjoint) finding replaced by the label at the same index."""
     parts: list[str] = []
     pos = 0
-    for finding, label in zip(findings, labels):
+    for finding, label in zip(findings, labels, strict=True):
         parts.append(text[pos:finding.start])
         parts.append(label)
         pos = finding.end

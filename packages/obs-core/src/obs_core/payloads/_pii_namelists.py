@@ -72,7 +72,7 @@ class NameLists:
 
 
 def _read(name: str) -> frozenset[str]:
-    raw = resources.files("obs_core.payloads").joinpath("_data", name).read_text("utf-8")
+    raw = resources.files("obs_core.payloads").joinpath("_data").joinpath(name).read_text("utf-8")
     return frozenset(
         line.strip() for line in raw.splitlines() if line.strip() and not line.startswith("#")
     )
@@ -92,7 +92,8 @@ def fold(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
-_classes: dict[str, int] = {}
+CLASS_CACHE: dict[str, int] = {}
+"""Word -> class, filled by :func:`classify`; read directly in hot loops."""
 _CACHE_LIMIT: Final = 50_000
 _LONGEST_NAME_WORD: Final = 40
 
@@ -100,15 +101,15 @@ _LONGEST_NAME_WORD: Final = 40
 def classify(word: str, lists: NameLists) -> int:
     """The class of one capitalised word, ignoring a possessive ``'s``. Memoised: prompts repeat
     their vocabulary, and a dict hit is cheaper than folding and three set lookups."""
-    cls = _classes.get(word)
+    cls = CLASS_CACHE.get(word)
     if cls is None:
         if len(word) > _LONGEST_NAME_WORD:
             return COMMON
         bare = word[:-2] if word.endswith(("'s", "’s")) else word
         cls = _classify(bare, lists) if bare else COMMON
-        if len(_classes) >= _CACHE_LIMIT:
-            _classes.clear()
-        _classes[word] = cls
+        if len(CLASS_CACHE) >= _CACHE_LIMIT:
+            CLASS_CACHE.clear()
+        CLASS_CACHE[word] = cls
     return cls
 
 

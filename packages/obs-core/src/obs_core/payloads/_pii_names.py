@@ -17,6 +17,7 @@ veto a run. Ordinary capitalised words (sentence starts, months, products, citie
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from typing import Final
@@ -24,6 +25,7 @@ from typing import Final
 from obs_core.payloads._pii_findings import Finding, PiiKind
 from obs_core.payloads._pii_namelists import (
     AMBIGUOUS,
+    CLASS_CACHE,
     COMMON,
     FIRST,
     INITIAL,
@@ -45,7 +47,7 @@ def _upper_class() -> str:
     chars = [chr(c) for c in range(0x41, 0x530) if chr(c).isupper()]
     ranges: list[str] = []
     start = prev = chars[0]
-    for ch in chars[1:] + ["\U0010ffff"]:
+    for ch in [*chars[1:], "\U0010ffff"]:
         if ord(ch) == ord(prev) + 1:
             prev = ch
             continue
@@ -85,15 +87,18 @@ _CUE: Final = re.compile(
     re.IGNORECASE,
 )
 _SINGLE_WORD_CUES: Final = frozenset({"greeting", "signoff", "dash", "label"})
-_CUE_WORDS: Final = frozenset("""
-    hi hello hey hiya dear howdy morning thanks you thx bonjour hola hallo ciao salut cheers
-    welcome congrats congratulations regards best sincerely yours warmly wishes love cordialement
-    saludos atentamente salutations gruesse grüße is name's i'm i’m am this me named called by
-    name surname from to cc bcc attn attention contact author signed customer patient client user
-    assignee owner reporter requester employee candidate applicant recipient sender cardholder
-    holder beneficiary passenger guest member tenant speaker host interviewer interviewee driver
-    doctor nurse agent rep ask ping email call thank tell meet met
-""".split())
+_CUE_WORDS: Final = frozenset({
+    "hi", "hello", "hey", "hiya", "dear", "howdy", "morning", "thanks", "you", "thx", "bonjour",
+    "hola", "hallo", "ciao", "salut", "cheers", "welcome", "congrats", "congratulations",
+    "regards", "best", "sincerely", "yours", "warmly", "wishes", "love", "cordialement", "saludos",
+    "atentamente", "salutations", "gruesse", "grüße", "is", "name's", "i'm", "i’m", "am", "this",
+    "me", "named", "called", "by", "name", "surname", "from", "to", "cc", "bcc", "attn",
+    "attention", "contact", "author", "signed", "customer", "patient", "client", "user",
+    "assignee", "owner", "reporter", "requester", "employee", "candidate", "applicant",
+    "recipient", "sender", "cardholder", "holder", "beneficiary", "passenger", "guest", "member",
+    "tenant", "speaker", "host", "interviewer", "interviewee", "driver", "doctor", "nurse",
+    "agent", "rep", "ask", "ping", "email", "call", "thank", "tell", "meet", "met"
+})
 _LOWER_INTRO_MARKERS: Final = ("my name is ", "my name's ", "i'm ", "i’m ", "i am ", "call me ",
                                 "this is ")
 _LOWER_NAME: Final = re.compile(r"[ \t]*([a-z][a-z'\-]{1,30})(?:[ \t]+([a-z][a-z'\-]{1,30}))?")
@@ -108,7 +113,8 @@ def find_names(text: str, lowered: str | None = None) -> list[Finding]:
     lists = name_lists()
     spans = [m.span() for m in _CAP_WORD.finditer(text)]
     words = [text[s:e] for s, e in spans]
-    classes = [classify(w, lists) for w in words]
+    known = CLASS_CACHE.get
+    classes = [known(w) or classify(w, lists) for w in words]
     out: list[Finding] = []
     for run in _runs(text, spans, words, classes):
         out.extend(_names_in_run(text, run))
@@ -153,12 +159,19 @@ def _repeated_names(text: str, spans: list[tuple[int, int]], words: list[str],
              if word[:1].isupper() and len(word) > 1}
     if not known:
         return
-    taken = [(f.start, f.end) for f in found]
-    for (start, end), word, cls in zip(spans, words, classes):
+    known |= {f"{w}{s}" for w in known for s in ("'s", "’s")}
+    hits = [t for t, word in enumerate(words) if word in known]
+    if not hits:
+        return
+    taken = sorted((f.start, f.end) for f in found)
+    starts = [s for s, _ in taken]
+    for t in hits:
+        start, word, cls = spans[t][0], words[t], classes[t]
         bare = word[:-2] if word.endswith(("'s", "’s")) else word
-        if bare not in known or cls in (COMMON, TITLE) or _sentence_start(text, start):
+        if cls in (COMMON, TITLE) or _sentence_start(text, start):
             continue
-        if any(s <= start < e for s, e in taken):
+        k = bisect.bisect_right(starts, start) - 1
+        if k >= 0 and taken[k][1] > start:
             continue
         yield Finding(kind=PiiKind.PERSON, start=start, end=start + len(bare), value=bare)
 

@@ -27,9 +27,10 @@ NUMERIC_KINDS: Final = frozenset({PiiKind.PHONE, PiiKind.CARD, PiiKind.SSN, PiiK
 
 # A cluster starts at a digit that begins nine or more digits (cards, phones, SSNs, IBANs), an
 # IPv4 address, a seven-digit local number (for labelled phones) or eight digits after a "+". Dates,
-# prices, versions and counts fail the lookahead inside the regex engine, never reaching Python.
+# prices, versions and counts fail the lookahead inside the regex engine, never reaching Python;
+# the lookbehind limits the attempts to the first digit of each run.
 _CLUSTER: Final = re.compile(
-    r"[0-9](?=(?:[ .\-/()]{0,2}[0-9]){8}|[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]"
+    r"[0-9](?<![0-9][0-9])(?=(?:[ .\-/()]{0,2}[0-9]){8}|[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]"
     r"|[0-9]{2}[ .\-][0-9]{4}(?![0-9])|(?<=\+[0-9])(?:[ .\-/()]{0,2}[0-9]){7})"
     r"[0-9()]*(?:[ .\-/][ (]?[0-9()]+)*"
 )
@@ -192,10 +193,10 @@ def _labelled(text: str, lo: int, hi: int, kinds: frozenset[str], out: list[Find
     if not any(hint in window for hint in _LABEL_HINTS):
         return
     digits = digits_of(text[lo:hi])
-    if PiiKind.SSN in kinds and len(digits) == 9 and _SSN_LABEL.search(text, context, lo):
-        if ssn_ok(digits[:3], digits[3:5], digits[5:]):
-            _add(out, PiiKind.SSN, text, lo, hi)
-            return
+    if (PiiKind.SSN in kinds and len(digits) == 9 and _SSN_LABEL.search(text, context, lo)
+            and ssn_ok(digits[:3], digits[3:5], digits[5:])):
+        _add(out, PiiKind.SSN, text, lo, hi)
+        return
     if PiiKind.PHONE in kinds and _PHONE_LABEL.search(text, context, lo):
         _add(out, PiiKind.PHONE, text, lo, hi)
 

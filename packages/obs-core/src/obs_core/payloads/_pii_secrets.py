@@ -66,17 +66,15 @@ def find_secrets(text: str, lowered: str) -> list[Finding]:
     """``lowered`` is ``text`` in lower case with the same length (offsets are shared)."""
     out: list[Finding] = []
     out.extend(_prefixed(text))
-    for m in _A_TOKENS.finditer(text):
-        if _boundary_before(text, m.start()):
-            out.append(_group(text, m, 0))
+    out.extend(_group(text, m, 0) for m in _A_TOKENS.finditer(text)
+               if _boundary_before(text, m.start()))
     if "ya29." in text:
         out.extend(_marked(text, "ya29.", _GOOGLE_OAUTH))
     out.extend(_jwts(text, "eyJ"))
     if "bearer" in lowered:
         out.extend(_bearers(text, lowered))
     if "://" in text and "@" in text:
-        for m in _URL_CREDENTIALS.finditer(text):
-            out.append(_group(text, m, 1))
+        out.extend(_group(text, m, 1) for m in _URL_CREDENTIALS.finditer(text))
     if "PRIVATE KEY" in text:
         out.extend(_private_keys(text))
     out.extend(find_assignments(text, lowered))

@@ -148,7 +148,7 @@ class Scrubber:
         clean = _clean(text)
         try:
             return self._detect(clean)
-        except Exception as exc:  # noqa: BLE001 - the scrubber must contain its own failures
+        except Exception as exc:  # the scrubber must contain its own failures
             _guard.report("payloads.scrubber", exc)
             if _guard.is_strict():
                 raise
@@ -158,9 +158,8 @@ class Scrubber:
         """``text`` with every finding replaced by its placeholder (``<EMAIL>``, or
         ``<EMAIL_1>`` when ``placeholders`` numbers them). Lone surrogates become U+FFFD so the
         result always encodes as UTF-8."""
-        if not isinstance(text, str):
-            text = _as_text(text)
-        clean = _clean(text)
+        raw: object = text  # callers with loose types hand in None or numbers
+        clean = _clean(raw if isinstance(raw, str) else _as_text(raw))
         findings = self.find(clean)
         if not findings:
             return clean
@@ -192,7 +191,7 @@ class Scrubber:
         )
         try:
             return walker.walk(value)
-        except Exception as exc:  # noqa: BLE001 - e.g. RecursionError from a hostile mapping
+        except Exception as exc:  # e.g. RecursionError from a hostile mapping
             _guard.report("payloads.scrubber", exc)
             if _guard.is_strict():
                 raise
