@@ -3,9 +3,8 @@ behind the never-break-the-host net; each test starts with zeroed self-metrics."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import sys
+from collections.abc import Iterator
 
 import pytest
 from opentelemetry import context as otel_context

@@ -321,6 +321,8 @@ class Recorder:
             if len(self._ended) > 4096:
                 self._ended.popitem(last=False)
             duration = time.perf_counter() - run.started
+            if end is not None and end.end_time_ns is not None and run.start.start_time_ns:
+                duration = max(0.0, (end.end_time_ns - run.start.start_time_ns) / 1e9)
             cost = self._account(run, end, failure, duration)
         self._detach(run)
         if orphan:
