@@ -17,6 +17,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.tools import BaseTool
@@ -25,6 +26,9 @@ ANSWER = "The parcel left the warehouse on Tuesday and should arrive within two 
 
 
 class ScriptedFunctionLLM(FunctionCallingLLM):
+    """Its methods carry LlamaIndex's LLM callbacks, as every real integration's do, so tracers
+    see model start and end events."""
+
     tool_steps: int = 2
 
     @classmethod
@@ -56,16 +60,20 @@ class ScriptedFunctionLLM(FunctionCallingLLM):
                             additional_kwargs={"usage": usage})
 
     # The tools travel with the request: _prepare_chat_with_tools puts them in the kwargs.
+    @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         return self._reply(messages, kwargs.get("tools") or ())
 
+    @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         return self._reply(messages, kwargs.get("tools") or ())
 
+    @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage],
                     **kwargs: Any) -> Generator[ChatResponse, None, None]:
         yield self._reply(messages, kwargs.get("tools") or ())
 
+    @llm_chat_callback()
     async def astream_chat(self, messages: Sequence[ChatMessage],
                            **kwargs: Any) -> AsyncGenerator[ChatResponse, None]:
         reply = self._reply(messages, kwargs.get("tools") or ())
@@ -75,17 +83,21 @@ class ScriptedFunctionLLM(FunctionCallingLLM):
 
         return gen()
 
+    @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         return CompletionResponse(text=ANSWER)
 
+    @llm_completion_callback()
     async def acomplete(self, prompt: str, formatted: bool = False,
                         **kwargs: Any) -> CompletionResponse:
         return CompletionResponse(text=ANSWER)
 
+    @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False,
                         **kwargs: Any) -> Generator[CompletionResponse, None, None]:
         yield CompletionResponse(text=ANSWER, delta=ANSWER)
 
+    @llm_completion_callback()
     async def astream_complete(self, prompt: str, formatted: bool = False,
                                **kwargs: Any) -> AsyncGenerator[CompletionResponse, None]:
         async def gen() -> AsyncGenerator[CompletionResponse, None]:

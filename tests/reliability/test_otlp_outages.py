@@ -175,7 +175,11 @@ def test_shutdown_gives_up_within_a_hard_bound(outage: Outcome) -> None:
     assert outage.shutdown_s < SHUTDOWN_HARD_BOUND_S, outage
 
 
-def test_the_export_thread_ends_after_shutdown(outage: Outcome) -> None:
+def test_the_export_thread_ends_after_shutdown(outage: Outcome, request: pytest.FixtureRequest) -> None:
+    if outage.kind == "black-hole":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "an export blocked on a collector that never answers holds the thread until the "
+            "OTLP exporter's own timeout; its batch is counted as dropped when shutdown returns")))
     assert not outage.worker_alive
 
 
@@ -183,19 +187,9 @@ def test_every_span_is_eventually_received_or_counted_as_dropped(outage: Outcome
     assert outage.received_eventually + outage.counted_drops_eventually == outage.ended, outage
 
 
-def test_every_span_is_received_or_counted_when_shutdown_returns(outage: Outcome,
-                                                     request: pytest.FixtureRequest) -> None:
-    if outage.kind == "black-hole":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "BoundedExportProcessor.shutdown returns while its export thread still holds queued "
-            "spans; they are counted only later, or never if the process exits first")))
+def test_every_span_is_received_or_counted_when_shutdown_returns(outage: Outcome) -> None:
     assert outage.received + outage.counted_drops == outage.ended, outage
 
 
-def test_shutdown_honours_its_timeout(outage: Outcome, request: pytest.FixtureRequest) -> None:
-    if outage.kind != "black-hole":
-        pytest.skip("refused and slow exports finish or fail fast enough, depending on timing")
-    request.applymarker(pytest.mark.xfail(strict=True, reason=(
-        "BoundedExportProcessor.shutdown ignores shutdown(timeout_s): it waits force_flush(5 s) "
-        "and join(5 s) on top of the caller's timeout (~11 s)")))
+def test_shutdown_honours_its_timeout(outage: Outcome) -> None:
     assert outage.shutdown_s < SHUTDOWN_TIMEOUT_S + 2.0, outage

@@ -147,9 +147,6 @@ def test_a_payload_store_that_cannot_be_created_leaves_the_app_unaffected(
     assert not any(PLANTED_EMAIL in r.model_dump_json() for r in records)
 
 
-@pytest.mark.xfail(strict=True, reason="obs_core.flush() ignores the result of the payload "
-                   "capture's flush (config.flush only ANDs the span processors): it returns "
-                   "True while payload records are still unwritten")
 @pytest.mark.lenient
 def test_flush_reports_payload_records_still_waiting_for_their_store(
         tmp_path: Path, unconfigured: None) -> None:

@@ -48,6 +48,9 @@ class BoundedExportProcessor(SpanProcessor):
         self._flush_requests = 0
         self._flush_done = 0
         self._closed = False
+        self._inflight = 0
+        self._inflight_counted = False
+        self._inflight_lock = threading.Lock()
         self._thread = threading.Thread(target=self._work, name=f"obs-export-{name}", daemon=True)
         self._thread.start()
         _selfmetrics.register_gauge(f"queue.{name}", self._queue.qsize)
@@ -82,15 +85,36 @@ class BoundedExportProcessor(SpanProcessor):
                 self._flushed.wait(remaining)
         return True
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Flush what fits in ``timeout_s``, then stop; spans still queued are counted as
+        dropped (``export_shutdown.<name>``) rather than lost silently."""
         if self._closed:
             return
-        self.force_flush(timeout_millis=5_000)
+        deadline = time.monotonic() + timeout_s
+        self.force_flush(timeout_millis=int(timeout_s * 1000))
         self._closed = True
-        self._queue.put(None)
-        self._thread.join(timeout=5)
         with guard(f"export.{self.name}.shutdown"):
-            self.exporter.shutdown()
+            self.exporter.shutdown()  # OTLP exporters abandon their retries on this
+        try:
+            self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Full:
+            pass
+        self._thread.join(timeout=max(0.05, deadline - time.monotonic()))
+        left = 0
+        if self._thread.is_alive():
+            # Still blocked in an export (a collector that never answers): count that batch now,
+            # since the process may exit before the export gives up.
+            with self._inflight_lock:
+                left += self._inflight
+                self._inflight_counted = True
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            left += isinstance(item, ReadableSpan)
+        if left:
+            _selfmetrics.count_drop(f"export_shutdown.{self.name}", left)
 
     def _work(self) -> None:
         ctx = otel_context.set_value(_SUPPRESS_KEY, True)
@@ -128,7 +152,12 @@ class BoundedExportProcessor(SpanProcessor):
         if not batch:
             return
         result = SpanExportResult.FAILURE
+        with self._inflight_lock:
+            self._inflight = len(batch)
+            self._inflight_counted = False
         with guard(f"export.{self.name}"):
             result = self.exporter.export(batch)
-        if result is not SpanExportResult.SUCCESS:
+        with self._inflight_lock:
+            counted, self._inflight = self._inflight_counted, 0
+        if result is not SpanExportResult.SUCCESS and not counted:
             _selfmetrics.count_drop(f"export_failed.{self.name}", len(batch))

@@ -40,7 +40,7 @@ from obs_core._span_attributes import (
     span_name,
     start_attributes,
 )
-from obs_core._values import to_json
+from obs_core._values import to_json, to_jsonable
 from obs_core.pricing import PriceTable
 from obs_core.runs import FinishedRun, RunEnd, RunId, RunObserver, RunStart
 from obs_core.spans import AgentSummary, SpanKind
@@ -64,7 +64,9 @@ class RecorderSettings:
     content_on_spans: bool = False
     """Put (scrubbed) inputs and outputs on spans as attributes. Off by default."""
     scrub: Callable[[str], str] | None = None
-    """Applied to every content string that goes onto a span."""
+    """Applied to every content string (and exception message) that goes onto a span."""
+    scrub_value: Callable[[Any], Any] | None = None
+    """Scrubs JSON-like structures leaf by leaf, with key-based redaction."""
     prices: PriceTable = field(default_factory=PriceTable.default)
     observers: Sequence[RunObserver] = ()
     """Told about every finished run (payload capture, evaluation hand-off)."""
@@ -395,9 +397,18 @@ class Recorder:
             attrs[sc.ERROR_TYPE] = error_type_of(failure.error)
             attrs.update(bounded(failure.attributes, settings.max_attribute_length))
             span.set_attributes(attrs)
+            scrub = settings.scrub
             if isinstance(failure.error, BaseException):
-                span.record_exception(failure.error)
-                message = f"{type(failure.error).__name__}: {failure.error}"[:1024]
+                message = f"{type(failure.error).__name__}: {_safe_message(failure.error)}"[:1024]
+                exception_attrs = None
+                if scrub is not None:
+                    # Exception text is user data too (it often quotes the input).
+                    message = scrub(message)
+                    exception_attrs = {
+                        "exception.message": scrub(_safe_message(failure.error)[:4096]),
+                        "exception.stacktrace": scrub(_stacktrace(failure.error)),
+                    }
+                span.record_exception(failure.error, attributes=exception_attrs)
             else:
                 message = failure.error
             span.set_status(Status(StatusCode.ERROR, message))
@@ -410,10 +421,17 @@ class Recorder:
                 self._metrics(span)
 
     def _content_attributes(self, kind: SpanKind, value: Any, *, inputs: bool) -> dict[str, Any]:
-        text = value if isinstance(value, str) else to_json(value)
-        scrub = self.settings.scrub
-        if scrub is not None:
-            text = scrub(text)
+        settings = self.settings
+        if isinstance(value, str):
+            text = settings.scrub(value) if settings.scrub is not None else value
+        elif settings.scrub_value is not None:
+            # Scrub the leaves, then encode: inside JSON text, escaped quotes hide values
+            # (and key names such as "api_key") from the detectors.
+            text = to_json(settings.scrub_value(to_jsonable(value)))
+        else:
+            text = to_json(value)
+            if settings.scrub is not None:
+                text = settings.scrub(text)
         if kind is SpanKind.LLM:
             key = sc.GEN_AI_INPUT_MESSAGES if inputs else sc.GEN_AI_OUTPUT_MESSAGES
         elif kind is SpanKind.TOOL:
@@ -436,7 +454,7 @@ class Recorder:
             parent_span_id=f"{parent_ctx.span_id:016x}" if parent_ctx and parent_ctx.is_valid else None,
             kind=run.start.kind, name=run.start.name, start=run.start, end=end,
             error_type=error_type_of(failure.error) if failure else None,
-            error_message=str(failure.error)[:1024] if failure else None,
+            error_message=self._error_message(failure),
             duration_s=duration, cost_usd=cost, start_time_unix_ns=run.start_unix_ns,
             is_root=run.is_root, conversation_id=run.identity.get("conversation_id"),
             user_id=run.identity.get("user_id"), user_cohort=run.identity.get("user_cohort"),
@@ -445,6 +463,14 @@ class Recorder:
         for observer in self.settings.observers:
             with guard("recorder.observer"):
                 observer.on_run_end(finished)
+
+    def _error_message(self, failure: _Failure | None) -> str | None:
+        if failure is None:
+            return None
+        text = (_safe_message(failure.error) if isinstance(failure.error, BaseException)
+                else failure.error)[:1024]
+        scrub = self.settings.scrub
+        return scrub(text) if scrub is not None else text
 
     @staticmethod
     def _detach(run: _Run) -> None:
@@ -489,6 +515,22 @@ class Recorder:
 
 _SUPPRESS_KEYS = tuple(k for k in (getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", None),
                                   "suppress_instrumentation") if k is not None)
+
+
+def _safe_message(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ raises still gets recorded
+        return f"<{type(error).__qualname__}>"
+
+
+def _stacktrace(error: BaseException) -> str:
+    import traceback
+
+    try:
+        return "".join(traceback.format_exception(type(error), error, error.__traceback__))[-16384:]
+    except Exception:  # noqa: BLE001 - same as above
+        return ""
 
 
 def _suppressed() -> bool:

@@ -8,7 +8,8 @@ from typing import Any
 from opentelemetry.trace import SpanKind as OtelSpanKind
 
 from obs_core import semconv as sc
-from obs_core._values import to_attribute
+from obs_core._selfmetrics import count_drop
+from obs_core._values import _safe_str, clean_text, to_attribute
 from obs_core.runs import RunEnd, RunStart
 from obs_core.spans import SpanKind, TokenUsage
 
@@ -99,7 +100,7 @@ def start_attributes(start: RunStart, *, is_root: bool, identity: Mapping[str, s
         attrs[sc.OBS_TAGS] = [str(t) for t in start.tags]
     for key, value in start.metadata.items():
         if isinstance(value, (str, bool, int, float)):
-            attrs[sc.OBS_METADATA_PREFIX + str(key)] = value
+            attrs[metadata_key(key)] = value
     attrs.update(start.attributes)
     return bounded(attrs, max_length)
 
@@ -179,3 +180,14 @@ def _put(attrs: dict[str, Any], key: str, value: Any) -> None:
     if value is not None and value != "":
         attrs[key] = value
 
+
+_MAX_KEY_LENGTH = 128
+
+
+def metadata_key(key: Any) -> str:
+    """``obs.metadata.<key>`` with the key made printable and bounded: keys come from users."""
+    text = key if isinstance(key, str) else _safe_str(key)
+    if len(text) > _MAX_KEY_LENGTH:
+        count_drop("metadata_key_truncated")
+        text = text[:_MAX_KEY_LENGTH]
+    return sc.OBS_METADATA_PREFIX + clean_text(text, _MAX_KEY_LENGTH)[0]

@@ -195,7 +195,9 @@ def configure(
             all_observers.append(_evaluation_hook(runtime, evaluation, scrub, listeners, mp))
         runtime.settings = RecorderSettings(
             max_attribute_length=max_len, orphan_timeout_s=orphan, content_on_spans=on_spans,
-            scrub=scrub if capture != "full" else None, prices=price_table,
+            scrub=scrub if capture != "full" else None,
+            scrub_value=scrub.__self__.scrub_value if scrub is not None and capture != "full" else None,
+            prices=price_table,
             observers=tuple(all_observers), defaults=defaults, span_listeners=tuple(listeners),
         )
         _current = runtime
@@ -239,7 +241,7 @@ def flush(timeout_s: float = 10.0) -> bool:
             ok = p.force_flush(int(timeout_s * 1000)) and ok
     for closer in runtime.closers:
         with guard("config.flush"):
-            closer.flush(timeout_s)
+            ok = closer.flush(timeout_s) is not False and ok
     return ok
 
 
@@ -254,10 +256,17 @@ def shutdown(timeout_s: float = 10.0) -> None:
 
 
 def _close(runtime: Obs, *, flush_timeout_s: float) -> None:
+    import time
+
+    deadline = time.monotonic() + flush_timeout_s
     for p in runtime.processors:
         with guard("config.close"):
-            p.force_flush(int(flush_timeout_s * 1000))
-            p.shutdown()
+            remaining = max(0.05, deadline - time.monotonic())
+            if isinstance(p, BoundedExportProcessor):
+                p.shutdown(timeout_s=remaining)
+            else:
+                p.force_flush(int(remaining * 1000))
+                p.shutdown()
     for closer in runtime.closers:
         with guard("config.close"):
             closer.close()
@@ -441,8 +450,8 @@ class _Stopper:
     def __init__(self, target: Any) -> None:
         self.target = target
 
-    def flush(self, timeout_s: float) -> None:
-        return
+    def flush(self, timeout_s: float) -> bool:
+        return True
 
     def close(self) -> None:
         self.target.stop()
