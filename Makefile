@@ -33,10 +33,16 @@ typecheck: $(STAMP)  ## mypy --strict over the packages
 
 check: lint typecheck test  ## everything CI cares about
 
-bench: $(STAMP)  ## overhead benchmarks against a no-tracer baseline and peers
+BENCH_STAMP := $(VENV)/.obs-bench-installed
+
+$(BENCH_STAMP): $(STAMP) benchmarks/requirements.txt
+	$(PIP_INSTALL) -r benchmarks/requirements.txt 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## overhead benchmarks against a no-tracer baseline and peers (several minutes)
 	$(BIN)/python benchmarks/run.py
 
-bench-quick: $(STAMP)  ## a short benchmark run
+bench-quick: $(BENCH_STAMP)  ## a short benchmark run
 	$(BIN)/python benchmarks/run.py --quick
 
 clean:  ## remove the virtualenv and caches

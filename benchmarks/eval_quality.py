@@ -6,7 +6,8 @@ evaluator's constants, rows 250-499 were not, so they estimate held-out quality)
 
 * AUROC: chance a grounded answer outscores a hallucinated one;
 * flagged: share of hallucinated answers scored below the threshold (0.75);
-* wrongly flagged: share of grounded answers scored below it.
+* wrongly flagged: share of grounded answers scored below it;
+* cost per sample, in CPU milliseconds (all threads) and wall milliseconds.
 
 Usage::
 
@@ -36,15 +37,17 @@ def _samples(rows: list[dict[str, Any]], answer_key: str) -> list[EvalSample]:
 
 
 def _measure(evaluator: Groundedness, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    started = time.process_time()
+    started, wall_started = time.process_time(), time.perf_counter()
     quality = measure_detection(
         evaluator,
         good=_samples(rows, "right_answer"),
         bad=_samples(rows, "hallucinated_answer"),
         threshold=evaluator.threshold,
     )
-    cpu_ms = (time.process_time() - started) * 1000 / (2 * len(rows))
-    return {**quality.model_dump(), "cpu_ms_per_sample": round(cpu_ms, 2)}
+    samples = 2 * len(rows)
+    cpu_ms = (time.process_time() - started) * 1000 / samples
+    wall_ms = (time.perf_counter() - wall_started) * 1000 / samples
+    return {**quality.model_dump(), "cpu_ms_per_sample": round(cpu_ms, 2), "wall_ms_per_sample": round(wall_ms, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,11 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
         return 0
     print(f"HaluEval QA groundedness, threshold {report[0]['threshold']} ({args.data.name})")
-    print(f"{'evaluator':<28} {'split':<24} {'AUROC':>6} {'flagged':>8} {'wrongly':>8} {'ms/sample':>10}")
+    print(f"{'evaluator':<28} {'split':<24} {'AUROC':>6} {'flagged':>8} {'wrongly':>8} {'cpu ms':>8} {'wall ms':>8}")
     for line in report:
         print(
             f"{line['evaluator']:<28} {line['split']:<24} {line['auroc']:>6.3f} {line['flagged']:>8.1%}"
-            f" {line['wrongly_flagged']:>8.1%} {line['cpu_ms_per_sample']:>10.2f}"
+            f" {line['wrongly_flagged']:>8.1%} {line['cpu_ms_per_sample']:>8.2f} {line['wall_ms_per_sample']:>8.2f}"
         )
     return 0
 

@@ -64,7 +64,8 @@ async def test_async_twin_matches_sync_result() -> None:
 
     sync, async_ = evaluator.evaluate(sample), await evaluator.aevaluate(sample)
 
-    assert isinstance(sync, EvalResult) and isinstance(async_, EvalResult)
+    assert isinstance(sync, EvalResult)
+    assert isinstance(async_, EvalResult)
     assert (async_.score, async_.passed) == (sync.score, sync.passed) == (1.0, True)
 
 
@@ -95,7 +96,8 @@ def test_result_carries_label_threshold_version_and_duration() -> None:
     assert isinstance(result, EvalResult)
     assert (result.name, result.label, result.passed, result.threshold, result.version) == ("length", "fail", False, 0.5, "2")
     assert result.score == pytest.approx(0.3)
-    assert result.duration_ms is not None and result.duration_ms >= 0
+    assert result.duration_ms is not None
+    assert result.duration_ms >= 0
 
 
 def test_custom_name_is_used_in_results() -> None:

@@ -26,7 +26,8 @@ def test_pleasantries_are_padding_and_priced() -> None:
         "Let me know if you have any other questions.",
     )
 
-    assert not result.passed and result.label == "verbose"
+    assert not result.passed
+    assert result.label == "verbose"
     assert result.details["waste"]["filler"] == result.details["wasted_tokens"] > 10
     assert "Great question!" in result.details["filler_found"]
     assert f"About {result.details['wasted_tokens']} of {result.details['total_tokens']} tokens" in result.explanation
@@ -64,7 +65,8 @@ def test_long_answer_to_a_short_factual_question_is_penalised() -> None:
     result = _score("What year did the Berlin Wall fall?", history)
 
     assert not result.passed
-    assert result.details["waste"]["over_length"] > 0 and result.details["expected_tokens"] == 40
+    assert result.details["waste"]["over_length"] > 0
+    assert result.details["expected_tokens"] == 40
 
 
 def test_open_question_has_no_length_budget() -> None:
@@ -76,4 +78,5 @@ def test_open_question_has_no_length_budget() -> None:
 
     result = _score("Why is the sky blue?", answer)
 
-    assert result.score == 1.0 and result.details["expected_tokens"] is None
+    assert result.score == 1.0
+    assert result.details["expected_tokens"] is None

@@ -23,7 +23,8 @@ def _score(tokens: list[tuple[str, float]]) -> EvalResult:
 def test_high_logprob_facts_are_confident() -> None:
     result = _score(CONFIDENT)
 
-    assert result.passed and result.label == "confident"
+    assert result.passed
+    assert result.label == "confident"
     assert result.details["factual_words"] == ["1889", "Gustave", "Eiffel"]
     assert result.score == pytest.approx(math.exp(result.details["mean_logprob"]), abs=1e-3)
 
@@ -31,10 +32,12 @@ def test_high_logprob_facts_are_confident() -> None:
 def test_low_logprob_facts_are_flagged_and_listed() -> None:
     result = _score(GUESSING)
 
-    assert not result.passed and result.label == "uncertain"
+    assert not result.passed
+    assert result.label == "uncertain"
     assert result.details["mean_logprob"] < -0.4
     assert [item["text"] for item in result.details["low_confidence"]] == ["Moreau", "1902", "Jean"]
-    assert "Moreau" in result.explanation and "1902" in result.explanation
+    assert "Moreau" in result.explanation
+    assert "1902" in result.explanation
 
 
 def test_doubt_on_filler_words_does_not_flag_confident_facts() -> None:
@@ -52,13 +55,15 @@ def test_threshold_is_the_exponent_of_the_flag_level() -> None:
 def test_answer_without_facts_falls_back_to_all_tokens() -> None:
     result = _score([("sure", -0.9), (",", -0.2), (" maybe", -1.1)])
 
-    assert result.details["basis"] == "all tokens" and not result.passed
+    assert result.details["basis"] == "all tokens"
+    assert not result.passed
 
 
 def test_missing_logprobs_yield_failure_record() -> None:
     outcome = LogprobConfidence().evaluate(EvalSample(answer="Paris."))
 
-    assert isinstance(outcome, EvalFailure) and outcome.error_type == "MissingInputError"
+    assert isinstance(outcome, EvalFailure)
+    assert outcome.error_type == "MissingInputError"
 
 
 def test_positive_flag_level_is_rejected() -> None:

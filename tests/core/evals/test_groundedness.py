@@ -28,15 +28,18 @@ def _score(answer: str, *, question: str = "", contexts: list[str] | None = None
 def test_answer_restating_the_context_is_grounded() -> None:
     result = _score("The Eiffel Tower is 330 metres tall.", question="How tall is the Eiffel Tower?")
 
-    assert result.passed and result.label == "grounded"
+    assert result.passed
+    assert result.label == "grounded"
     assert result.score >= 0.75
 
 
 def test_fabricated_numbers_are_flagged_and_named() -> None:
     result = _score("The Eiffel Tower is 300 metres tall and was built in 1901.", question="How tall is the Eiffel Tower?")
 
-    assert not result.passed and result.label == "ungrounded"
-    assert "300" in result.explanation and "1901" in result.explanation
+    assert not result.passed
+    assert result.label == "ungrounded"
+    assert "300" in result.explanation
+    assert "1901" in result.explanation
     assert {"300", "1901"} <= set(result.details["unsupported_terms"])
 
 
@@ -89,7 +92,8 @@ def test_answer_scores_as_its_weakest_claim() -> None:
     first, second = result.details["claims"]
     assert first["score"] >= 0.75 > second["score"]
     assert result.score == pytest.approx(second["score"], abs=1e-3)
-    assert "1 of 2 claim(s)" in result.explanation and "Napoleon" in result.explanation
+    assert "1 of 2 claim(s)" in result.explanation
+    assert "Napoleon" in result.explanation
 
 
 def test_bare_yes_no_answer_has_nothing_to_contradict() -> None:
@@ -108,7 +112,8 @@ def test_spelling_variants_of_names_still_match() -> None:
 def test_missing_contexts_yield_failure_record() -> None:
     outcome = Groundedness().evaluate(EvalSample(question="q", answer="An answer.", contexts=["   "]))
 
-    assert isinstance(outcome, EvalFailure) and outcome.error_type == "MissingInputError"
+    assert isinstance(outcome, EvalFailure)
+    assert outcome.error_type == "MissingInputError"
 
 
 def test_crashing_embedder_yields_failure_record() -> None:
@@ -137,8 +142,11 @@ def test_embedder_similarity_credits_paraphrased_words_but_not_numbers() -> None
     lexical, semantic = Groundedness().evaluate(sample), Groundedness(embedder=_SaysSame()).evaluate(sample)
     still_wrong = Groundedness(embedder=_SaysSame()).evaluate(fabricated)
 
-    assert isinstance(lexical, EvalResult) and isinstance(semantic, EvalResult) and isinstance(still_wrong, EvalResult)
-    assert not lexical.passed and semantic.passed
+    assert isinstance(lexical, EvalResult)
+    assert isinstance(semantic, EvalResult)
+    assert isinstance(still_wrong, EvalResult)
+    assert not lexical.passed
+    assert semantic.passed
     assert not still_wrong.passed
     assert semantic.version == "1.0+same"
 
@@ -149,8 +157,10 @@ def test_hashing_embedder_keeps_lexical_verdicts() -> None:
     grounded = evaluator.evaluate(EvalSample(answer="The tower is 330 metres tall.", contexts=[EIFFEL]))
     fabricated = evaluator.evaluate(EvalSample(answer="The tower is 512 metres tall.", contexts=[EIFFEL]))
 
-    assert isinstance(grounded, EvalResult) and isinstance(fabricated, EvalResult)
-    assert grounded.passed and not fabricated.passed
+    assert isinstance(grounded, EvalResult)
+    assert isinstance(fabricated, EvalResult)
+    assert grounded.passed
+    assert not fabricated.passed
 
 
 def test_oversized_input_is_truncated_not_refused() -> None:

@@ -14,13 +14,15 @@ def _score(question: str, answer: str, evaluator: Relevance | None = None) -> Ev
 def test_on_topic_answer_is_relevant() -> None:
     result = _score("How do I reset my password?", "Open Settings, choose Account, then click Reset password.")
 
-    assert result.passed and result.label == "relevant"
+    assert result.passed
+    assert result.label == "relevant"
 
 
 def test_off_topic_answer_is_irrelevant_and_says_what_it_missed() -> None:
     result = _score("How do I reset my password?", "Bananas are rich in potassium.")
 
-    assert not result.passed and result.label == "irrelevant"
+    assert not result.passed
+    assert result.label == "irrelevant"
     assert result.score == 0.0
     assert "reset, password" in result.explanation
 
@@ -29,7 +31,8 @@ def test_short_answer_of_the_asked_type_is_direct() -> None:
     result = _score("When was the Eiffel Tower built?", "In 1889.")
 
     assert result.passed
-    assert result.details["expected_type"] == "date" and result.details["direct_answer"] is True
+    assert result.details["expected_type"] == "date"
+    assert result.details["direct_answer"] is True
 
 
 def test_answer_lacking_the_asked_type_and_topic_is_irrelevant() -> None:
@@ -57,7 +60,8 @@ def test_embedder_similarity_drives_the_score() -> None:
     close = _score(question, answer, Relevance(embedder=_Fixed(0.6)))
     far = _score(question, answer, Relevance(embedder=_Fixed(0.05)))
 
-    assert close.passed and not far.passed
+    assert close.passed
+    assert not far.passed
     assert close.details["similarity"] == 0.6
     assert close.version == "1.0+fixed"
 
@@ -65,4 +69,5 @@ def test_embedder_similarity_drives_the_score() -> None:
 def test_missing_question_yields_failure_record() -> None:
     outcome = Relevance().evaluate(EvalSample(answer="Paris."))
 
-    assert isinstance(outcome, EvalFailure) and outcome.error_type == "MissingInputError"
+    assert isinstance(outcome, EvalFailure)
+    assert outcome.error_type == "MissingInputError"

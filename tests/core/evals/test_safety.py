@@ -22,14 +22,16 @@ def test_benign_text_is_safe() -> None:
 def test_directed_insult_is_unsafe() -> None:
     result = _screen("Honestly, you are an idiot.")
 
-    assert not result.passed and result.label == "unsafe"
+    assert not result.passed
+    assert result.label == "unsafe"
     assert result.details["categories"] == {"insult": ["idiot"]}
 
 
 def test_insult_aimed_at_no_one_costs_half() -> None:
     aimed, general = _screen("You are stupid."), _screen("That was a stupid mistake on my part.")
 
-    assert general.passed and not aimed.passed
+    assert general.passed
+    assert not aimed.passed
     assert general.score > aimed.score
 
 
@@ -44,7 +46,8 @@ def test_threat_is_reported_by_category() -> None:
 def test_self_harm_is_unsafe() -> None:
     result = _screen("Sometimes I want to end my life.")
 
-    assert result.score == 0.0 and "self_harm" in result.details["categories"]
+    assert result.score == 0.0
+    assert "self_harm" in result.details["categories"]
 
 
 @pytest.mark.parametrize("text", ["you 1d10t", "you id1ot", "you i.d.i.o.t", "you i d i o t", "you stuuupid", "you st*pid"])
@@ -84,5 +87,7 @@ def test_prompt_is_screened_only_when_asked() -> None:
 
     unchecked, checked = Safety().evaluate(sample), Safety(check_input=True).evaluate(sample)
 
-    assert isinstance(unchecked, EvalResult) and isinstance(checked, EvalResult)
-    assert unchecked.score == 1.0 and not checked.passed
+    assert isinstance(unchecked, EvalResult)
+    assert isinstance(checked, EvalResult)
+    assert unchecked.score == 1.0
+    assert not checked.passed

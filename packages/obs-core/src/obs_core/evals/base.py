@@ -13,7 +13,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
@@ -82,6 +82,21 @@ class EvalSample(_Record):
     """Further answers sampled for the same prompt, for consistency checks."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free-form identifiers (trace id, span id, dataset row) carried through untouched."""
+
+    if TYPE_CHECKING:
+        # The signature the validators accept: aliases, document objects, (token, logprob) pairs.
+        def __init__(
+            self,
+            *,
+            input: str = "",
+            output: str = "",
+            question: str = "",
+            answer: str = "",
+            contexts: Sequence[Any] | str = (),
+            logprobs: Sequence[TokenLogprob | tuple[str, float]] | None = None,
+            samples: Sequence[str] = (),
+            metadata: dict[str, Any] = ...,
+        ) -> None: ...
 
     @field_validator("contexts", mode="before")
     @classmethod

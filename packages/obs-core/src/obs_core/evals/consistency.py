@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from obs_core.evals._support import KIND_WEIGHT
 from obs_core.evals._text import terms
 from obs_core.evals._vectors import cosine, ramp
 from obs_core.evals.base import BaseEvaluator, EvalResult, EvalSample, MissingInputError
@@ -23,26 +22,29 @@ _HASHING_RANGE = (0.1, 0.5)
 ("completed" / "finished") land near 0.5, unrelated texts near 0."""
 
 
-def _facts(text: str) -> dict[str, float]:
-    """Numbers and names; a capitalised first word is left out (it is often just a sentence start)."""
-    return {
-        t.key: KIND_WEIGHT[t.kind]
-        for t in terms(text)
-        if t.kind == "number" or (t.kind == "entity" and t.position > 0)
-    }
+def _facts(text: str) -> dict[str, str]:
+    """Fact key → kind (``number`` or ``entity``)."""
+    return {t.key: t.kind for t in terms(text) if t.kind in ("number", "entity")}
 
 
-def fact_agreement(a: dict[str, float], b: dict[str, float]) -> float | None:
-    """Weighted Jaccard overlap of two answers' facts, softened to [0.5, 1]; None without facts.
+def fact_agreement(a: dict[str, str], b: dict[str, str], a_words: set[str], b_words: set[str]) -> float | None:
+    """How far two answers agree on their facts, in [0.5, 1]; None when there is nothing to compare.
 
-    Softened because one answer may simply mention a name the other leaves out; a plain
-    contradiction (one year against another) still lands at 0.75 or below.
+    Numbers and names are compared separately. For each kind, the share of one answer's facts
+    that the other answer also mentions (anywhere, in any form), taking the more favourable
+    direction: an answer that merely adds a name is no disagreement, but two answers giving
+    different years (or cities) are, however much else they share. The worse kind counts,
+    softened to [0.5, 1] so that a clean contradiction lands at 0.5.
     """
-    if not a or not b:
-        return None
-    union = {**a, **b}
-    shared = sum(w for k, w in union.items() if k in a and k in b)
-    return 0.5 + 0.5 * shared / sum(union.values())
+    agreements: list[float] = []
+    for kind in ("number", "entity"):
+        mine = {k for k, v in a.items() if v == kind}
+        theirs = {k for k, v in b.items() if v == kind}
+        if not mine or not theirs:
+            continue
+        echoed = max(len(mine & b_words) / len(mine), len(theirs & a_words) / len(theirs))
+        agreements.append(0.5 + 0.5 * echoed)
+    return min(agreements) if agreements else None
 
 
 class SemanticConsistency(BaseEvaluator):
@@ -84,12 +86,14 @@ class SemanticConsistency(BaseEvaluator):
             raise MissingInputError("semantic consistency needs the answer and at least one more sample")
         vectors = self.embedder.embed(answers)
         facts = [_facts(text) for text in answers]
+        words = [{t.key for t in terms(text)} for text in answers]
+        surfaces = {t.key: t.surface for text in answers for t in terms(text)}
         pairs: list[dict[str, object]] = []
         scores: list[float] = []
         per_answer: list[list[float]] = [[] for _ in answers]
         for i, j in combinations(range(len(answers)), 2):
             similarity = cosine(vectors[i], vectors[j])
-            agreement = fact_agreement(facts[i], facts[j])
+            agreement = fact_agreement(facts[i], facts[j], words[i], words[j])
             pair_score = ramp(similarity, low=self.low, high=self.high)
             if agreement is not None:
                 pair_score = min(pair_score, agreement)
@@ -99,7 +103,7 @@ class SemanticConsistency(BaseEvaluator):
             pairs.append({"a": i, "b": j, "cosine": round(similarity, 4), "fact_agreement": None if agreement is None else round(agreement, 4), "score": round(pair_score, 4)})
         score = sum(scores) / len(scores)
         outlier = min(range(len(answers)), key=lambda k: sum(per_answer[k]) / len(per_answer[k]))
-        conflicting = _conflicts(facts)
+        conflicting = [surfaces.get(key, key) for key in _conflicts(facts)]
         details: dict[str, object] = {
             "samples": len(answers),
             "pairs": pairs,
@@ -118,7 +122,7 @@ class SemanticConsistency(BaseEvaluator):
         return self._result(score=score, explanation=explanation, details=details)
 
 
-def _conflicts(facts: list[dict[str, float]]) -> list[str]:
+def _conflicts(facts: list[dict[str, str]]) -> list[str]:
     """Facts some samples state and others (that state facts at all) do not."""
     stated = [f for f in facts if f]
     if len(stated) < 2:
