@@ -1,7 +1,7 @@
 """Tracing overhead of obs against a no-tracer baseline and against its peers, side by side.
 
     python benchmarks/run.py            # full: every workload, 3 rounds, RSS over 20,000 runs
-    python benchmarks/run.py --quick    # under a minute on an idle machine: 2 workloads, 1 round
+    python benchmarks/run.py --quick    # about half a minute: the LCEL chain, every mode, 1 round
 
 Every (workload, mode) measurement runs in a fresh Python process (``_worker.py``), modes
 rotate in a different order each round, and only medians and paired ratios are reported: the
@@ -39,7 +39,7 @@ VERSIONED = ("langchain-core", "langchain", "langgraph", "llama-index-core", "op
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="a short run (2 workloads, 1 round)")
+    p.add_argument("--quick", action="store_true", help="a short run (the LCEL chain, 1 round)")
     p.add_argument("--workloads", help=f"comma list from {', '.join(WORKLOADS)}")
     p.add_argument("--modes", help=f"comma list from {', '.join(MODES)} (baseline is always added)")
     p.add_argument("--rounds", type=int, help="rounds of alternated modes")
@@ -55,7 +55,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     quick = args.quick
     defaults: dict[str, Any] = {
-        "workloads": "lc-lcel,li-query" if quick else ",".join(WORKLOADS),
+        "workloads": "lc-lcel" if quick else ",".join(WORKLOADS),
         "modes": ",".join(MODES), "rounds": 1 if quick else 3,
         "budget_s": 0.3 if quick else 1.0, "warmup": 3 if quick else 10,
         "rss_runs": 300 if quick else 20_000, "rss_agent_runs": 0 if quick else 2_000,
