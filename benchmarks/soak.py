@@ -94,7 +94,7 @@ def _llamaindex_runner() -> tuple[Any, Any]:
 
 def _manual_runner() -> tuple[Any, Any]:
     import obs_core
-    from obs_core._recorder import shared_recorder
+    from obs_core._shared_recorder import shared_recorder
 
     def run(i: int) -> None:
         with obs_core.agent_run("soak", max_iterations=3) as agent:

@@ -27,6 +27,7 @@ import obs_llamaindex
 from obs_core import Recorder, RecorderSettings, RunEnd, RunStart, SpanKind
 from obs_core import semconv as sc
 from obs_core._values import TRUNCATION_MARKER
+from obs_core.integration import shared_recorder
 from obs_core.testing import SpanCapture
 from obs_langchain import ObsCallbackHandler
 from reliability._faults import full_scale
@@ -145,7 +146,7 @@ def test_framework_free_api_bounds_any_value(inputs: Any, outputs: Any, meta: Ma
             tool.set_result(outputs)
             tool.set_attribute("fuzz.value", outputs)
         agent.set_output(outputs)
-    recorder = obs_core._recorder.shared_recorder(provider)
+    recorder = shared_recorder(provider)
     assert recorder.open_run_count == 0
     _assert_bounded(capture.spans, max_len=obs_core.current_settings().max_attribute_length)
 

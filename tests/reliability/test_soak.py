@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 import obs_core
 import obs_llamaindex
 from obs_core import Recorder, RunStart, SpanKind
-from obs_core._recorder import shared_recorder
+from obs_core._shared_recorder import shared_recorder
 from obs_langchain import ObsCallbackHandler
 from reliability._apps import OpenSpans, langchain_agent, llamaindex_agent
 from reliability._faults import sized

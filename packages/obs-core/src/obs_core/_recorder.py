@@ -32,6 +32,7 @@ from obs_core import _selfmetrics
 from obs_core import semconv as sc
 from obs_core._accounting import AgentLoop, Rollup
 from obs_core._guard import guard
+from obs_core._run_failures import Failure, safe_message, stacktrace, suppressed
 from obs_core._span_attributes import (
     bounded,
     end_attributes,
@@ -173,7 +174,7 @@ class Recorder:
                 extra[sc.OBS_CONTROL_FLOW] = error_type_of(error)
                 self._finish(run_id, RunEnd(attributes=extra, stop_reason=stop_reason), None)
                 return
-            self._finish(run_id, None, _Failure(error, limit_reached, stop_reason,
+            self._finish(run_id, None, Failure(error, limit_reached, stop_reason,
                                                 dict(attributes or {})))
 
     def first_chunk(self, run_id: RunId) -> None:
@@ -236,7 +237,7 @@ class Recorder:
                 stale = [r for r in self._runs.values() if now - r.started >= limit]
             # Children first, so a parent's roll-up sees them.
             for run in sorted(stale, key=lambda r: r.started, reverse=True):
-                self._finish(run.run_id, None, _Failure(sc.ERROR_ORPHANED, False, None,
+                self._finish(run.run_id, None, Failure(sc.ERROR_ORPHANED, False, None,
                                                         {sc.OBS_ORPHAN_REASON: "timeout"}),
                              orphan=True)
             swept = len(stale)
@@ -249,14 +250,14 @@ class Recorder:
             leftovers = sorted(self._runs.values(), key=lambda r: r.started, reverse=True)
         for run in leftovers:
             with guard("recorder.close"):
-                self._finish(run.run_id, None, _Failure(sc.ERROR_ORPHANED, False, None,
+                self._finish(run.run_id, None, Failure(sc.ERROR_ORPHANED, False, None,
                                                         {sc.OBS_ORPHAN_REASON: "shutdown"}),
                              orphan=True)
 
     # ------------------------------------------------------------------ internals
     def _start(self, run_id: RunId, parent_run_id: RunId | None, start: RunStart) -> None:
         settings = self.settings
-        if _suppressed():
+        if suppressed():
             # obs's own work (an evaluation judge, an exporter) must not trace itself.
             with self._lock:
                 self._skipped[run_id] = None
@@ -310,7 +311,7 @@ class Recorder:
         with self._lock:
             self._runs[run_id] = run
 
-    def _finish(self, run_id: RunId, end: RunEnd | None, failure: _Failure | None, *,
+    def _finish(self, run_id: RunId, end: RunEnd | None, failure: Failure | None, *,
                 orphan: bool = False) -> None:
         with self._lock:
             run = self._runs.pop(run_id, None)
@@ -335,7 +336,7 @@ class Recorder:
         if self.settings.observers and span is not None and span.get_span_context().trace_flags.sampled:
             self._notify(run, end, failure, duration, cost)
 
-    def _account(self, run: _Run, end: RunEnd | None, failure: _Failure | None,
+    def _account(self, run: _Run, end: RunEnd | None, failure: Failure | None,
                  duration: float) -> float | None:
         """Roll this run up into its agent and ancestors; the run's own cost. Under the lock."""
         kind = run.start.kind
@@ -368,7 +369,7 @@ class Recorder:
                     rollup.errors += 1
         return cost
 
-    def _close_span(self, run: _Run, span: Span, end: RunEnd | None, failure: _Failure | None,
+    def _close_span(self, run: _Run, span: Span, end: RunEnd | None, failure: Failure | None,
                     cost: float | None) -> None:
         settings = self.settings
         kind = run.start.kind
@@ -399,14 +400,14 @@ class Recorder:
             span.set_attributes(attrs)
             scrub = settings.scrub
             if isinstance(failure.error, BaseException):
-                message = f"{type(failure.error).__name__}: {_safe_message(failure.error)}"[:1024]
+                message = f"{type(failure.error).__name__}: {safe_message(failure.error)}"[:1024]
                 exception_attrs = None
                 if scrub is not None:
                     # Exception text is user data too (it often quotes the input).
                     message = scrub(message)
                     exception_attrs = {
-                        "exception.message": scrub(_safe_message(failure.error)[:4096]),
-                        "exception.stacktrace": scrub(_stacktrace(failure.error)),
+                        "exception.message": scrub(safe_message(failure.error)[:4096]),
+                        "exception.stacktrace": scrub(stacktrace(failure.error)),
                     }
                 span.record_exception(failure.error, attributes=exception_attrs)
             else:
@@ -442,7 +443,7 @@ class Recorder:
             key = sc.OBS_INPUT_VALUE if inputs else sc.OBS_OUTPUT_VALUE
         return bounded({key: text}, self.settings.max_attribute_length)
 
-    def _notify(self, run: _Run, end: RunEnd | None, failure: _Failure | None, duration: float,
+    def _notify(self, run: _Run, end: RunEnd | None, failure: Failure | None, duration: float,
                 cost: float | None) -> None:
         span_ctx = run.span.get_span_context() if run.span is not None else None
         parent_span = run.parent.span if run.parent is not None else None
@@ -464,10 +465,10 @@ class Recorder:
             with guard("recorder.observer"):
                 observer.on_run_end(finished)
 
-    def _error_message(self, failure: _Failure | None) -> str | None:
+    def _error_message(self, failure: Failure | None) -> str | None:
         if failure is None:
             return None
-        text = (_safe_message(failure.error) if isinstance(failure.error, BaseException)
+        text = (safe_message(failure.error) if isinstance(failure.error, BaseException)
                 else failure.error)[:1024]
         scrub = self.settings.scrub
         return scrub(text) if scrub is not None else text
@@ -511,64 +512,3 @@ class Recorder:
             thread = threading.Thread(target=loop, name="obs-sweeper", daemon=True)
             self._sweeper = thread
         thread.start()
-
-
-_SUPPRESS_KEYS = tuple(k for k in (getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", None),
-                                  "suppress_instrumentation") if k is not None)
-
-
-def _safe_message(error: BaseException) -> str:
-    try:
-        return str(error)
-    except Exception:  # noqa: BLE001 - an exception whose __str__ raises still gets recorded
-        return f"<{type(error).__qualname__}>"
-
-
-def _stacktrace(error: BaseException) -> str:
-    import traceback
-
-    try:
-        return "".join(traceback.format_exception(type(error), error, error.__traceback__))[-16384:]
-    except Exception:  # noqa: BLE001 - same as above
-        return ""
-
-
-def _suppressed() -> bool:
-    """True inside a context where OpenTelemetry instrumentation is switched off."""
-    return any(otel_context.get_value(key) for key in _SUPPRESS_KEYS)
-
-
-@dataclass(slots=True)
-class _Failure:
-    error: BaseException | str
-    limit_reached: bool
-    stop_reason: str | None
-    attributes: dict[str, Any]
-
-
-_shared: dict[tuple[int, int], tuple[TracerProvider, MeterProvider | None, Recorder]] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_recorder(tracer_provider: TracerProvider | None = None,
-                    meter_provider: MeterProvider | None = None,
-                    settings: RecorderSettings | None = None) -> Recorder:
-    """The one recorder per (tracer provider, meter provider) pair in this process.
-
-    Entry points that may nest (the framework-free API, the OpenAI client wrapper, both
-    integrations) share it, so a model call made inside an agent of another entry point still
-    counts as that agent's step. ``settings`` replaces the recorder's settings (reconfigure).
-    """
-    provider = tracer_provider or trace.get_tracer_provider()
-    key = (id(provider), id(meter_provider))
-    with _shared_lock:
-        entry = _shared.get(key)
-        if entry is None:
-            recorder = Recorder(tracer_provider=provider, meter_provider=meter_provider,
-                                settings=settings)
-            _shared[key] = (provider, meter_provider, recorder)
-            return recorder
-        recorder = entry[2]
-    if settings is not None and recorder.settings is not settings:
-        recorder.settings = settings
-    return recorder

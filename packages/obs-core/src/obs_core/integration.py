@@ -7,8 +7,9 @@ these are the pieces it needs to do that safely. Application code does not need 
 from __future__ import annotations
 
 from obs_core._guard import guard, guarded, is_strict, report
-from obs_core._recorder import Recorder, RecorderSettings, shared_recorder
+from obs_core._recorder import Recorder, RecorderSettings
 from obs_core._selfmetrics import count_drop
+from obs_core._shared_recorder import shared_recorder
 from obs_core._span_attributes import error_type_of
 from obs_core._values import to_json, to_jsonable
 from obs_core.config import current_settings, ensure_configured

@@ -26,7 +26,8 @@ from opentelemetry.trace import TracerProvider
 
 from obs_core._guard import guard
 from obs_core._openai_response import end_from_openai_response
-from obs_core._recorder import Recorder, shared_recorder
+from obs_core._recorder import Recorder
+from obs_core._shared_recorder import shared_recorder
 from obs_core.config import current_settings, ensure_configured
 from obs_core.runs import RunEnd, RunStart
 from obs_core.spans import RetrievedDocument, SpanKind, TokenUsage, UsageSource

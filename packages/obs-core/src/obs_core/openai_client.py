@@ -19,7 +19,8 @@ from opentelemetry.trace import TracerProvider
 
 from obs_core._guard import guard
 from obs_core._openai_response import end_from_openai_response, field, usage_from_openai
-from obs_core._recorder import Recorder, shared_recorder
+from obs_core._recorder import Recorder
+from obs_core._shared_recorder import shared_recorder
 from obs_core.config import current_settings, ensure_configured
 from obs_core.manual import _current_run
 from obs_core.runs import RunEnd, RunStart
