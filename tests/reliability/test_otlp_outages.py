@@ -22,16 +22,15 @@ from langchain_core.runnables import Runnable
 from opentelemetry.sdk.trace import TracerProvider
 
 import obs_core
+from _obs_support import Received, otlp_http_receiver
 from obs_core import Recorder, RunStart, SpanKind, set_strict
 from obs_core._selfmetrics import reset as reset_self_metrics
 from obs_langchain import ObsCallbackHandler
 from reliability._faults import (
     EndedSpans,
-    Received,
     black_hole,
     closed_port,
     median_ms,
-    otlp_http_receiver,
     within_noise,
 )
 

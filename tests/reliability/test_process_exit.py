@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from _obs_support import otlp_http_receiver
 from obs_core.store import SQLiteTraceStore
-from reliability._faults import otlp_http_receiver
 
 pytestmark = pytest.mark.slow
 

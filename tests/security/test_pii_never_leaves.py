@@ -21,10 +21,10 @@ from google.protobuf import text_format  # type: ignore[import-untyped]
 from opentelemetry.sdk.trace import TracerProvider
 
 import obs_core
+from _obs_support import Received, otlp_http_receiver
 from core.payloads.pii_corpus import SAMPLES, Sample
 from obs_core.payloads import PayloadSettings, Scrubber, build_capture
 from obs_core.testing import ScriptedOpenAIServer, ScriptedReply
-from reliability._faults import Received, otlp_http_receiver
 
 pytestmark = pytest.mark.slow
 

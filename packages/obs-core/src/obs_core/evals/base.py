@@ -212,7 +212,14 @@ class BaseEvaluator(ABC):
 
     @property
     def version(self) -> str:
-        return self.base_version
+        """The base version, plus the embedder's identity for evaluators that use one: a
+        different embedder gives different scores, so cached results must not be shared."""
+        embedder = getattr(self, "embedder", None)
+        if embedder is None:
+            return self.base_version
+        from obs_core.evals.embedders import embedder_id
+
+        return f"{self.base_version}+{embedder_id(embedder)}"
 
     @abstractmethod
     def _evaluate(self, sample: EvalSample) -> EvalResult: ...

@@ -13,7 +13,7 @@ from itertools import combinations
 from obs_core.evals._text import terms
 from obs_core.evals._vectors import cosine, ramp
 from obs_core.evals.base import BaseEvaluator, EvalResult, EvalSample, MissingInputError
-from obs_core.evals.embedders import Embedder, HashingEmbedder, embedder_id
+from obs_core.evals.embedders import Embedder, HashingEmbedder
 
 __all__ = ["SemanticConsistency"]
 
@@ -75,10 +75,6 @@ class SemanticConsistency(BaseEvaluator):
         self.embedder: Embedder = embedder if embedder is not None else HashingEmbedder()
         self.low = default_low if low is None else low
         self.high = default_high if high is None else high
-
-    @property
-    def version(self) -> str:
-        return f"{self.base_version}+{embedder_id(self.embedder)}"
 
     def _evaluate(self, sample: EvalSample) -> EvalResult:
         answers = [text.strip() for text in [sample.output, *sample.samples] if text.strip()]

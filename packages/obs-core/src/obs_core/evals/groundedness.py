@@ -11,7 +11,7 @@ from __future__ import annotations
 from obs_core.evals._support import ClaimReport, assess, index_contexts
 from obs_core.evals._vectors import cosine
 from obs_core.evals.base import BaseEvaluator, EvalResult, EvalSample, MissingInputError
-from obs_core.evals.embedders import Embedder, embedder_id
+from obs_core.evals.embedders import Embedder
 
 __all__ = ["Groundedness"]
 
@@ -43,12 +43,6 @@ class Groundedness(BaseEvaluator):
         self.embedder = embedder
         self.max_answer_chars = max_answer_chars
         self.max_context_chars = max_context_chars
-
-    @property
-    def version(self) -> str:
-        if self.embedder is None:
-            return self.base_version
-        return f"{self.base_version}+{embedder_id(self.embedder)}"
 
     def _evaluate(self, sample: EvalSample) -> EvalResult:
         if not sample.output.strip():

@@ -13,7 +13,7 @@ from obs_core.evals._support import KIND_WEIGHT
 from obs_core.evals._text import terms, wordlist
 from obs_core.evals._vectors import cosine, ramp
 from obs_core.evals.base import BaseEvaluator, EvalResult, EvalSample, MissingInputError
-from obs_core.evals.embedders import Embedder, embedder_id
+from obs_core.evals.embedders import Embedder
 
 __all__ = ["Relevance"]
 
@@ -51,12 +51,6 @@ class Relevance(BaseEvaluator):
         self.embedder = embedder
         self.low = low
         self.high = high
-
-    @property
-    def version(self) -> str:
-        if self.embedder is None:
-            return self.base_version
-        return f"{self.base_version}+{embedder_id(self.embedder)}"
 
     def _evaluate(self, sample: EvalSample) -> EvalResult:
         question, answer = sample.input.strip(), sample.output.strip()
