@@ -35,13 +35,13 @@ from obs_core._guard import guard
 from obs_core._run_failures import Failure, safe_message, stacktrace, suppressed
 from obs_core._span_attributes import (
     bounded,
+    content_attributes,
     end_attributes,
     error_type_of,
     otel_kind,
     span_name,
     start_attributes,
 )
-from obs_core._values import to_json, to_jsonable
 from obs_core.pricing import PriceTable
 from obs_core.runs import FinishedRun, RunEnd, RunId, RunObserver, RunStart
 from obs_core.spans import AgentSummary, SpanKind
@@ -423,25 +423,9 @@ class Recorder:
 
     def _content_attributes(self, kind: SpanKind, value: Any, *, inputs: bool) -> dict[str, Any]:
         settings = self.settings
-        if isinstance(value, str):
-            text = settings.scrub(value) if settings.scrub is not None else value
-        elif settings.scrub_value is not None:
-            # Scrub the leaves, then encode: inside JSON text, escaped quotes hide values
-            # (and key names such as "api_key") from the detectors.
-            text = to_json(settings.scrub_value(to_jsonable(value)))
-        else:
-            text = to_json(value)
-            if settings.scrub is not None:
-                text = settings.scrub(text)
-        if kind is SpanKind.LLM:
-            key = sc.GEN_AI_INPUT_MESSAGES if inputs else sc.GEN_AI_OUTPUT_MESSAGES
-        elif kind is SpanKind.TOOL:
-            key = sc.GEN_AI_TOOL_CALL_ARGUMENTS if inputs else sc.GEN_AI_TOOL_CALL_RESULT
-        elif kind is SpanKind.RETRIEVER and inputs:
-            key = sc.GEN_AI_RETRIEVAL_QUERY_TEXT
-        else:
-            key = sc.OBS_INPUT_VALUE if inputs else sc.OBS_OUTPUT_VALUE
-        return bounded({key: text}, self.settings.max_attribute_length)
+        return content_attributes(kind, value, inputs=inputs, scrub=settings.scrub,
+                                  scrub_value=settings.scrub_value,
+                                  max_length=settings.max_attribute_length)
 
     def _notify(self, run: _Run, end: RunEnd | None, failure: Failure | None, duration: float,
                 cost: float | None) -> None:

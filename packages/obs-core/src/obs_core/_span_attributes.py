@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry.trace import SpanKind as OtelSpanKind
 
 from obs_core import semconv as sc
 from obs_core._selfmetrics import count_drop
-from obs_core._values import _safe_str, clean_text, to_attribute
+from obs_core._values import _safe_str, clean_text, to_attribute, to_json, to_jsonable
 from obs_core.runs import RunEnd, RunStart
 from obs_core.spans import SpanKind, TokenUsage
 
@@ -191,3 +191,29 @@ def metadata_key(key: Any) -> str:
         count_drop("metadata_key_truncated")
         text = text[:_MAX_KEY_LENGTH]
     return sc.OBS_METADATA_PREFIX + clean_text(text, _MAX_KEY_LENGTH)[0]
+
+
+def content_attributes(kind: SpanKind, value: Any, *, inputs: bool,
+                       scrub: Callable[[str], str] | None,
+                       scrub_value: Callable[[Any], Any] | None,
+                       max_length: int) -> dict[str, Any]:
+    """Prompt/answer content as the GenAI attribute for the run's kind, scrubbed first."""
+    if isinstance(value, str):
+        text = scrub(value) if scrub is not None else value
+    elif scrub_value is not None:
+        # Scrub the leaves, then encode: inside JSON text, escaped quotes hide values
+        # (and key names such as "api_key") from the detectors.
+        text = to_json(scrub_value(to_jsonable(value)))
+    else:
+        text = to_json(value)
+        if scrub is not None:
+            text = scrub(text)
+    if kind is SpanKind.LLM:
+        key = sc.GEN_AI_INPUT_MESSAGES if inputs else sc.GEN_AI_OUTPUT_MESSAGES
+    elif kind is SpanKind.TOOL:
+        key = sc.GEN_AI_TOOL_CALL_ARGUMENTS if inputs else sc.GEN_AI_TOOL_CALL_RESULT
+    elif kind is SpanKind.RETRIEVER and inputs:
+        key = sc.GEN_AI_RETRIEVAL_QUERY_TEXT
+    else:
+        key = sc.OBS_INPUT_VALUE if inputs else sc.OBS_OUTPUT_VALUE
+    return bounded({key: text}, max_length)
