@@ -13,8 +13,6 @@ Run: python examples/langchain_agents.py
 
 from __future__ import annotations
 
-import json
-
 from langchain.agents import create_agent
 from langchain.agents.middleware import ModelCallLimitMiddleware
 from langchain_classic.agents import AgentExecutor, create_tool_calling_agent
@@ -25,10 +23,6 @@ from langgraph.errors import GraphRecursionError
 
 import obs_langchain
 from obs_core.testing import ScriptedOpenAIServer, ScriptedReply, SpanCapture, capture_spans
-
-AGENT_KEYS = ("obs.agent.step_count", "obs.agent.step_limit", "obs.agent.max_iterations_reached",
-              "obs.agent.stop_reason", "obs.agent.tool_calls", "obs.rollup.total_tokens",
-              "error.type")
 
 
 @tool
@@ -44,17 +38,7 @@ def multiply(a: int, b: int) -> int:
 
 
 def report(title: str, capture: SpanCapture) -> None:
-    print(f"== {title}\n{capture.format_tree()}")
-    for span in capture.spans:
-        attributes = span.attributes or {}
-        if attributes.get("obs.span.kind") == "agent":
-            facts = {k.removeprefix("obs.agent.").removeprefix("obs."): attributes[k]
-                     for k in AGENT_KEYS if k in attributes}
-            tools = facts.pop("tool_calls", None)
-            print(f"  {span.name} [{span.status.status_code.name}]: {facts}")
-            if isinstance(tools, str):
-                print(f"    tools: {json.loads(tools)}")
-    print()
+    print(f"== {title}\n{capture.format_tree()}\n{capture.format_agents()}\n")
     capture.clear()
 
 

@@ -14,16 +14,12 @@ Run: python examples/llamaindex_agents.py
 from __future__ import annotations
 
 import asyncio
-import json
 
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
 from llama_index.llms.openai import OpenAI
 
 import obs_llamaindex
 from obs_core.testing import ScriptedOpenAIServer, ScriptedReply, SpanCapture, capture_spans
-
-AGENT_KEYS = ("obs.agent.step_count", "obs.agent.step_limit", "obs.agent.max_iterations_reached",
-              "obs.agent.stop_reason", "obs.agent.tool_calls", "obs.rollup.total_tokens")
 
 
 def add(a: int, b: int) -> int:
@@ -37,17 +33,7 @@ def multiply(a: int, b: int) -> int:
 
 
 def report(title: str, capture: SpanCapture) -> None:
-    print(f"== {title}\n{capture.format_tree()}")
-    for span in capture.spans:
-        attributes = span.attributes or {}
-        if attributes.get("obs.span.kind") == "agent":
-            facts = {k.removeprefix("obs.agent.").removeprefix("obs."): attributes[k]
-                     for k in AGENT_KEYS if k in attributes}
-            tools = facts.pop("tool_calls", None)
-            print(f"  {span.name}: {facts}")
-            if isinstance(tools, str):
-                print(f"    tools: {json.loads(tools)}")
-    print()
+    print(f"== {title}\n{capture.format_tree()}\n{capture.format_agents()}\n")
     capture.clear()
 
 

@@ -27,9 +27,6 @@ def _isolated_context() -> Iterator[None]:
     """Each test starts with an empty OpenTelemetry context and no process-wide LangChain
     instrumentation, whatever the test before it left behind."""
     token = otel_context.attach(otel_context.Context())
-    langchain_context = sys.modules.get("obs_langchain._context")
-    if langchain_context is not None:  # see the closing note: activation chains outlive tests
-        langchain_context._last.set(None)
     yield
     try:
         token.var.reset(token)  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, NumberDataPoint
 from opentelemetry.sdk.resources import Resource
 
+from obs_core import agent_run, llm_call, tool_call
 from obs_core.testing import SpanCapture, capture_spans
 
 
@@ -47,6 +48,31 @@ def test_format_tree_indents_children() -> None:
         _nested_spans(capture)
 
         assert capture.format_tree() == "agent\n  llm\n  tool\n    retriever\nsecond root"
+
+
+def test_format_agents_states_steps_limit_stop_reason_and_tool_calls() -> None:
+    with capture_spans() as capture:
+        with agent_run("planner", max_iterations=3,
+                       tracer_provider=capture.tracer_provider) as agent:
+            with llm_call(model="gpt-4o-mini", tracer_provider=capture.tracer_provider) as call:
+                call.set_usage(input_tokens=10, output_tokens=2)
+            with tool_call("search", tracer_provider=capture.tracer_provider):
+                pass
+            agent.finish(stop_reason="final_answer")
+
+        first, tools = capture.format_agents().splitlines()
+        assert first.startswith("invoke_agent planner [")
+        assert "'step_count': 1" in first
+        assert "'step_limit': 3" in first
+        assert "'stop_reason': 'final_answer'" in first
+        assert tools.startswith("  tools: {'search': {'count': 1, 'errors': 0")
+
+
+def test_format_agents_says_so_when_no_agent_ran() -> None:
+    with capture_spans() as capture:
+        _nested_spans(capture)
+
+        assert capture.format_agents() == "(no agent spans)"
 
 
 def test_children_parent_and_roots_follow_span_context() -> None:

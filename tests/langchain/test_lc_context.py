@@ -152,3 +152,35 @@ async def test_fifty_concurrent_ainvokes_sharing_one_handler_keep_their_traces_a
     for chat in capture.by_name(CHAT_SPAN):
         check.tokens_match_server(chat)
     check.all_closed()
+
+
+def test_run_after_a_leaked_stream_activation_joins_the_application_span_it_started_in(
+        capture: SpanCapture) -> None:
+    """A finished chain from before the application opened its span must not decide where a
+    later run lands when a stream's activation leaks inside that span."""
+    import contextvars
+    import uuid
+
+    from obs_core.integration import Recorder, RunStart
+    from obs_core.spans import SpanKind
+    from obs_langchain._context import Activations
+
+    recorder = Recorder(tracer_provider=capture.tracer_provider)
+    activations = Activations(recorder)
+    app = capture.tracer_provider.get_tracer("app")
+
+    def chain(name: str) -> uuid.UUID:
+        run_id = uuid.uuid4()
+        activations.start(run_id, None, RunStart(kind=SpanKind.CHAIN, name=name))
+        return run_id
+
+    recorder.end(chain("earlier"))
+    with app.start_as_current_span("request"):
+        # A stream finished by another task cannot undo its activation here.
+        contextvars.copy_context().run(recorder.end, chain("stream"))
+        recorder.end(chain("later"))
+
+    parents = {s.name: s.parent.span_id if s.parent else None for s in capture.spans}
+    request = next(s for s in capture.spans if s.name == "request")
+    assert parents["stream"] == request.context.span_id
+    assert parents["later"] == request.context.span_id

@@ -14,7 +14,8 @@ overlapping siblings are the norm (the later step does the work while the earlie
 
 An activation made by a stream can outlive its run when the stream is finished from another
 task: the recorder cannot undo it from there. A later top-level run then skips the ended span
-and starts where the application's own context is, so it never joins a finished trace.
+and starts where the application's own context was when that chain began, so it never joins a
+finished trace.
 """
 
 from __future__ import annotations
@@ -113,7 +114,19 @@ class Activations:
         if activate and not stacked:
             last = _last.get()
             outer = otel_context.get_current()
+            previous = self._open(last)
             self._recorder.activate(run_id)
             _last.set(_Activation(run_id=run_id, owner=owner, top_level=top_level, outer=outer,
-                                  base=last.base if last is not None else outer,
-                                  previous=self._open(last)))
+                                  base=self._base(last, previous, outer), previous=previous))
+
+    @staticmethod
+    def _base(last: _Activation | None, previous: _Activation | None,
+              outer: otel_context.Context) -> otel_context.Context:
+        """Where this chain began. A chain still open carries its base along; once every run
+        of the earlier chain has ended, a new chain begins where it is, unless what is current
+        there is a leaked, ended span: then the leaked chain's base is the last good place."""
+        if previous is not None:
+            return previous.base
+        if last is not None and _ended(trace.get_current_span(outer)):
+            return last.base
+        return outer

@@ -7,6 +7,7 @@ captures can run side by side and leave no state behind.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -25,7 +26,12 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from obs_core import semconv as sc
 from obs_core.testing._metric_points import DataPoint, PointTotals
+
+_AGENT_FACTS = (sc.OBS_AGENT_STEP_COUNT, sc.OBS_AGENT_STEP_LIMIT,
+                sc.OBS_AGENT_MAX_ITERATIONS_REACHED, sc.OBS_AGENT_STOP_REASON,
+                sc.OBS_ROLLUP_TOTAL_TOKENS)
 
 _DELTA: dict[type, AggregationTemporality] = dict.fromkeys(
     (Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter),
@@ -130,6 +136,23 @@ class SpanCapture:
     def format_tree(self) -> str:
         """The span tree as indented lines, for assertion messages."""
         return "\n".join("  " * depth + name for depth, name in self.tree()) or "(no spans)"
+
+    def format_agents(self) -> str:
+        """What each agent run did, from its span's attributes: steps against the limit, why it
+        stopped, its tool calls and tokens. Agent accounting is the part of a trace people
+        look for first, and the tree alone does not show it."""
+        lines: list[str] = []
+        for span in sorted(self.spans, key=_start):
+            attributes = span.attributes or {}
+            if attributes.get(sc.OBS_SPAN_KIND) != "agent":
+                continue
+            facts = {key.rsplit(".", 1)[-1]: attributes[key]
+                     for key in _AGENT_FACTS if key in attributes}
+            lines.append(f"{span.name} [{span.status.status_code.name}]: {facts}")
+            tool_calls = attributes.get(sc.OBS_AGENT_TOOL_CALLS)
+            if isinstance(tool_calls, str):
+                lines.append(f"  tools: {json.loads(tool_calls)}")
+        return "\n".join(lines) or "(no agent spans)"
 
     # -- metrics ---------------------------------------------------------------------------
 
