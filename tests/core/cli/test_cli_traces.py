@@ -5,10 +5,14 @@ from __future__ import annotations
 import io
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
 from core.cli.cli_scenarios import Recorded, RunObs
+from core.store.store_scenarios import TraceBuilder
+from obs_core import semconv as sc
+from obs_core.store import SQLiteTraceStore
 
 
 def table(run_obs: RunObs, recorded: Recorded, *flags: str) -> list[str]:
@@ -166,3 +170,22 @@ def test_no_color_turns_colour_off_even_on_a_terminal(
     assert main(["traces", "--db", str(recorded.db)]) == 0
     assert "\x1b[" not in terminal.getvalue()
     assert "error" in terminal.getvalue()
+
+
+def test_evaluation_traces_show_only_with_the_evaluations_flag(
+        run_obs: RunObs, tmp_path: Path) -> None:
+    db = tmp_path / "traces.db"
+    with SQLiteTraceStore(db) as store:
+        traces = TraceBuilder(store)
+        with traces.span("answer question", start_ms=0, end_ms=10):
+            pass
+        with traces.span("evaluate safety", start_ms=20, end_ms=21,
+                         attributes={sc.OBS_SPAN_KIND: "evaluation"}):
+            pass
+        traces.provider.shutdown()
+
+    listed = run_obs("traces", "--db", str(db))
+    with_evaluations = run_obs("traces", "--db", str(db), "--evaluations")
+
+    assert roots(listed.out.splitlines()) == ["answer question"]
+    assert roots(with_evaluations.out.splitlines()) == ["evaluate safety", "answer question"]

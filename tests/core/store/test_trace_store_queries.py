@@ -201,3 +201,18 @@ def test_filters_with_sql_metacharacters_match_literally(
         assert ids(store, **criteria) == []
     assert store.get_summary(hostile) is None
     assert store.count_traces() == 1
+
+
+def test_evaluation_result_traces_are_listed_only_when_asked(
+        store: SQLiteTraceStore, traces: TraceBuilder, catalog: Catalog) -> None:
+    with traces.span("evaluate groundedness", start_ms=3000, end_ms=3001,
+                     attributes={sc.OBS_SPAN_KIND: "evaluation",
+                                 sc.GEN_AI_OPERATION_NAME: "evaluate"}) as evaluation:
+        pass
+    evaluation_trace = format_trace_id(evaluation.get_span_context().trace_id)
+    everything = TraceFilter(include_evaluations=True)
+
+    assert evaluation_trace not in [t.trace_id for t in store.list_traces()]
+    assert store.count_traces() == 3
+    assert store.list_traces(everything)[0].trace_id == evaluation_trace
+    assert store.count_traces(everything) == 4

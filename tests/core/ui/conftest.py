@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from core.ui.ui_scenarios import Get, Recorded, fetch, record_scenario
+from obs_core.payloads import SQLitePayloadStore
 from obs_core.ui import UiServer, serve
 
 
@@ -20,7 +21,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
 
 @pytest.fixture(scope="module")
 def server(recorded: Recorded) -> Iterator[UiServer]:
-    with serve(recorded.db, port=0) as running:
+    with serve(recorded.db, port=0,
+               payload_store=SQLitePayloadStore(recorded.payload_db)) as running:
         running.start()
         yield running
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from core.ui.ui_scenarios import HOSTILE_NAME, Get, Recorded, fetch
 from obs_core.ui import UiServer
 
@@ -56,6 +58,15 @@ def test_trace_list_filters_traces_whose_agent_hit_its_limit(get: Get, recorded:
     assert body["traces"][0]["agent_steps"] == body["traces"][0]["agent_step_limit"] == 3
 
 
+def test_trace_list_filters_traces_flagged_as_hallucinations(
+        get: Get, recorded: Recorded) -> None:
+    body = get("/api/traces", hallucination="true")[1]
+    assert _ids(body) == [recorded.rag]
+    assert body["traces"][0]["hallucination_flagged"] is True
+    everything = get("/api/traces")[1]["traces"]
+    assert [t["trace_id"] for t in everything if t["hallucination_flagged"]] == [recorded.rag]
+
+
 def test_trace_list_filters_by_time_range(get: Get, recorded: Recorded) -> None:
     agent_start = get("/api/traces", session="s-1")[1]["traces"][0]["start_ms"]
     body = get("/api/traces", since_ms=str(int(agent_start) + 1),
@@ -65,7 +76,7 @@ def test_trace_list_filters_by_time_range(get: Get, recorded: Recorded) -> None:
 
 def test_unreadable_parameters_are_a_400_with_a_message(get: Get) -> None:
     for params in ({"sort": "name"}, {"limit": "x"}, {"limit": "100000"}, {"status": "maybe"},
-                   {"limit_hit": "perhaps"}, {"offset": "-1"}):
+                   {"limit_hit": "perhaps"}, {"hallucination": "maybe"}, {"offset": "-1"}):
         status, body = get("/api/traces", **params)
         assert status == 400, params
         assert body["error"]
@@ -145,6 +156,23 @@ def test_overview_latency_percentiles_are_observed_durations(get: Get) -> None:
     latency = get("/api/overview")[1]["latency_ms"]
     assert latency["p50"] == 3000.0
     assert latency["p95"] == latency["p99"] > 10_000
+
+
+def test_overview_gives_latency_percentiles_per_day(get: Get) -> None:
+    days = get("/api/overview")[1]["days"]
+    if len(days) != 1:
+        pytest.skip("the scenario's minute straddles midnight UTC")
+    [day] = days
+    assert day["latency_ms"]["p50"] == 3000.0
+    assert day["latency_ms"]["p95"] == day["latency_ms"]["p99"] > 10_000
+    assert day["error_rate"] == 1 / 3
+
+
+def test_overview_gives_the_hallucination_rate_of_checked_traces(get: Get) -> None:
+    body = get("/api/overview")[1]
+    assert (body["hallucination_checked"], body["hallucination_flagged"]) == (1, 1)
+    assert body["hallucination_rate"] == 1.0
+    assert [d["hallucination_rate"] for d in body["days"] if d["hallucination_checked"]] == [1.0]
 
 
 def test_overview_of_an_empty_window_has_no_percentiles(get: Get) -> None:

@@ -31,6 +31,24 @@ def test_obs_ui_prints_a_loopback_url_that_serves_the_store(recorded: Recorded) 
             process.wait(timeout=10)
 
 
+def test_obs_ui_shows_payloads_from_the_payload_store_it_is_given(recorded: Recorded) -> None:
+    command = [sys.executable, "-m", "obs_core.cli", "ui", "--db", str(recorded.db),
+               "--payload-db", str(recorded.payload_db), "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().split(" at ", 1)[1].strip()
+            status, body, _ = fetch(f"{url}api/traces/{recorded.rag}")
+            assert status == 200
+            detail = json.loads(body)
+            assert detail["payloads_state"] == "ok"
+            assert any(span["payload"] for span in detail["spans"])
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 def test_obs_ui_without_a_store_file_is_a_clear_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["ui", "--db", str(tmp_path / "missing.db"), "--port", "0"])

@@ -31,11 +31,28 @@ def test_responses_forbid_inline_and_foreign_scripts(server: UiServer) -> None:
     assert "unsafe-inline" not in policy
 
 
-def test_the_page_script_never_inserts_html(server: UiServer) -> None:
-    script = fetch(server.url + "static/app.js")[1].decode()
-    assert "innerHTML" not in script
-    assert "insertAdjacentHTML" not in script
-    assert "document.write" not in script
+_SCRIPTS = ("app.js", "dom.js", "list.js", "trace.js", "charts.js", "overview.js")
+
+
+def test_the_page_scripts_never_insert_html(server: UiServer) -> None:
+    for name in _SCRIPTS:
+        status, body, content_type = fetch(server.url + "static/" + name)
+        assert (status, content_type.split(";")[0]) == (200, "text/javascript"), name
+        script = body.decode()
+        assert "innerHTML" not in script, name
+        assert "outerHTML" not in script, name
+        assert "insertAdjacentHTML" not in script, name
+        assert "document.write" not in script, name
+        assert "eval(" not in script, name
+
+
+def test_the_page_scripts_load_nothing_from_other_origins(server: UiServer) -> None:
+    for name in _SCRIPTS:
+        script = fetch(server.url + "static/" + name)[1].decode()
+        imports = [line for line in script.splitlines() if line.startswith("import ")]
+        assert all('from "/static/' in line for line in imports), name
+        assert "http://" not in script.replace('"http://www.w3.org/2000/svg"', ""), name
+        assert "https://" not in script, name
 
 
 def test_unknown_paths_are_404(server: UiServer) -> None:
@@ -51,6 +68,18 @@ def test_loopback_server_rejects_foreign_host_headers(server: UiServer) -> None:
 def test_binding_beyond_loopback_without_a_token_is_refused(recorded: Recorded) -> None:
     with pytest.raises(ValueError, match="token"):
         serve(recorded.db, host="0.0.0.0", port=0)
+
+
+def test_token_protected_server_serves_its_page_and_scripts_without_the_token(
+        recorded: Recorded) -> None:
+    """A browser fetches the page's script and style by plain URL; they hold no trace data."""
+    with serve(recorded.db, host="127.0.0.1", port=0, token="s3cret-token") as running:
+        running.start()
+        base = f"http://127.0.0.1:{running.port}/"
+        for path in ("", "static/app.js", "static/dom.js", "static/app.css"):
+            assert fetch(base + path)[0] == 200, path
+        assert fetch(base + "api/overview")[0] == 401
+        assert fetch(base + "api/unknown")[0] == 401
 
 
 def test_token_protected_server_answers_only_with_the_token(recorded: Recorded) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from obs_core import semconv as sc
 from obs_core.spans import SpanRecord
 from obs_core.store import SQLiteTraceStore
-from obs_core.ui._api import trace_detail
+from obs_core.ui._trace import trace_detail
 
 TRACE = "ab" * 16
 

@@ -22,6 +22,9 @@ class SpanKind(str, Enum):
     RETRIEVER = "retriever"
     EMBEDDING = "embedding"
     RERANKER = "reranker"
+    EVALUATION = "evaluation"
+    """An evaluator's verdict on another span: a root of its own, linked to what it judged.
+    Never a recorder run; trace listings leave these out unless asked."""
 
 
 class UsageSource(str, Enum):

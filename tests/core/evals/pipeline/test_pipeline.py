@@ -80,6 +80,7 @@ def test_a_finished_trace_is_evaluated_into_store_span_event_and_metric(
     assert span.links[0].context.span_id == evaluated.context.span_id
     assert span.links[0].context.trace_id == evaluated.context.trace_id
     assert span.parent is None
+    assert (span.attributes or {})[sc.OBS_SPAN_KIND] == "evaluation"
     [event] = span.events
     assert event.name == sc.GEN_AI_EVALUATION_RESULT_EVENT
     assert event.attributes is not None

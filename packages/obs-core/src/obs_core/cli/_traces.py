@@ -67,6 +67,8 @@ def register(subparsers: Subparsers) -> None:
                         help="show at most N traces (default: 50)")
     parser.add_argument("--offset", type=_count, default=0, metavar="N",
                         help="skip the first N traces")
+    parser.add_argument("--evaluations", action="store_true",
+                        help="also list the traces of evaluation results (evaluate X)")
     parser.add_argument("--json", action="store_true", help="print a JSON array")
     parser.set_defaults(handler=run)
 
@@ -82,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         pipeline_version=args.pipeline_version,
         limit_hit_only=args.limit_hit,
         min_duration_ns=args.min_duration,
+        include_evaluations=args.evaluations,
         sort=TraceSort(args.sort),
         descending=not args.asc,
         limit=args.limit,

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from obs_core.spans import SpanRecord
+from obs_core.spans import SpanKind, SpanRecord
 from obs_core.store._facts import span_facts
 from obs_core.store._schema import TRACE_SCOPED_TABLES
 from obs_core.store._sqlite import open_connection
@@ -285,6 +285,9 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
 def _where(flt: TraceFilter) -> tuple[str, tuple[Any, ...]]:
     clauses: list[str] = []
     params: list[Any] = []
+    if not flt.include_evaluations:
+        clauses.append("root_kind IS NOT ?")
+        params.append(SpanKind.EVALUATION.value)
     if flt.since_ns is not None:
         clauses.append("start_time_ns >= ?")
         params.append(flt.since_ns)
@@ -312,6 +315,11 @@ def _where(flt: TraceFilter) -> tuple[str, tuple[Any, ...]]:
     if flt.min_duration_ns is not None:
         clauses.append("duration_ns >= ?")
         params.append(flt.min_duration_ns)
+    if flt.failed_evaluators:
+        marks = ", ".join("?" for _ in flt.failed_evaluators)
+        clauses.append("trace_id IN (SELECT trace_id FROM evaluations "
+                       f"WHERE passed = 0 AND evaluator IN ({marks}))")
+        params.extend(flt.failed_evaluators)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     return where, tuple(params)
 

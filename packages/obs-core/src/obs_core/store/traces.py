@@ -98,6 +98,12 @@ class TraceFilter(BaseModel):
     pipeline_version: str | None = None
     limit_hit_only: bool = False
     min_duration_ns: int | None = None
+    failed_evaluators: tuple[str, ...] = ()
+    """Only traces that one of these evaluators scored as failed (``passed`` false), e.g. the
+    hallucination checks; empty = no such filter. Unscored results do not count."""
+    include_evaluations: bool = False
+    """Also list the traces that hold nothing but an evaluation result (``evaluate X``). They
+    are left out by default: their results already sit beside the traces they judge."""
     sort: TraceSort = TraceSort.START
     descending: bool = True
     limit: int = Field(default=50, ge=0, le=100_000)

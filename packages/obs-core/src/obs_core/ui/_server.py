@@ -1,12 +1,14 @@
 """The viewer's HTTP server: standard-library only, read-only, local by default.
 
-Routes: ``/`` (the page), ``/static/<file>`` (its script and style), ``/api/traces``,
-``/api/traces/<trace_id>`` and ``/api/overview``. Nothing here writes to the store.
+Routes: ``/`` (the page), ``/static/<file>`` (its scripts and style), ``/api/traces``,
+``/api/traces/<trace_id>`` and ``/api/overview``. Nothing here writes to any store.
 
 Two guards matter because traces carry prompts and answers: when bound beyond loopback every
-request must carry the access token (``?token=`` or the ``X-Obs-Token`` header), and when bound
-to loopback the ``Host`` header must name loopback so a web page on another origin cannot read
-the API through DNS rebinding.
+API request must carry the access token (``?token=`` or the ``X-Obs-Token`` header), and when
+bound to loopback the ``Host`` header must name loopback so a web page on another origin cannot
+read the API through DNS rebinding. The page and its static files hold no data and are served
+without the token: the browser loads them by plain URL, and the script adds the token (which it
+reads from the page's address) to every API call.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -24,15 +27,24 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from obs_core.store import SQLiteTraceStore
-from obs_core.ui import _api
+from obs_core.metrics import DEFAULT_HALLUCINATION_EVALUATORS
+from obs_core.payloads import PayloadStore
+from obs_core.store import SQLiteEvaluationStore, SQLiteTraceStore
+from obs_core.ui import _api, _overview, _trace
+from obs_core.ui._params import ApiError
 
 logger = logging.getLogger("obs.ui")
 
+_JS: Final = "text/javascript; charset=utf-8"
 _STATIC_FILES: Final = {
     "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    "app.js": _JS,
+    "dom.js": _JS,
+    "list.js": _JS,
+    "trace.js": _JS,
+    "charts.js": _JS,
+    "overview.js": _JS,
 }
 _SECURITY_HEADERS: Final = {
     "Content-Security-Policy": (
@@ -67,15 +79,19 @@ def json_bytes(value: Any) -> bytes:
 
 
 class UiServer:
-    """A running viewer over one trace store file.
+    """A running viewer over one trace store file (and, optionally, a payload store).
 
     Built by :func:`serve`; call :meth:`serve_forever` (the CLI) or :meth:`start` (tests and
-    embedding), then :meth:`close`. The store is opened here and closed by :meth:`close`.
+    embedding), then :meth:`close`, which also closes the stores.
     """
 
-    def __init__(self, *, store: SQLiteTraceStore, host: str, port: int,
-                 token: str | None) -> None:
+    def __init__(self, *, store: SQLiteTraceStore, evaluations: SQLiteEvaluationStore,
+                 payloads: PayloadStore | None, host: str, port: int, token: str | None,
+                 hallucination_evaluators: frozenset[str]) -> None:
         self.store = store
+        self.evaluations = evaluations
+        self.payloads = payloads
+        self.hallucination_evaluators = hallucination_evaluators
         self.token = token
         self._thread: threading.Thread | None = None
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
@@ -105,6 +121,9 @@ class UiServer:
             self._thread.join(timeout=5)
         self._httpd.server_close()
         self.store.close()
+        self.evaluations.close()
+        if self.payloads is not None:
+            self.payloads.close()
 
     def __enter__(self) -> UiServer:
         return self
@@ -114,15 +133,31 @@ class UiServer:
 
 
 def serve(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
-          token: str | None = None) -> UiServer:
-    """Bind the viewer (not yet serving). A non-loopback ``host`` without a token is refused."""
+          token: str | None = None, payload_store: PayloadStore | None = None,
+          hallucination_evaluators: Iterable[str] = DEFAULT_HALLUCINATION_EVALUATORS,
+          ) -> UiServer:
+    """Bind the viewer (not yet serving). A non-loopback ``host`` without a token is refused.
+
+    The trace database (spans and evaluations) is opened read-only. ``payload_store``, when
+    given, supplies each span's scrubbed payloads and is closed with the server.
+    ``hallucination_evaluators`` names the evaluators whose failed result flags a trace as a
+    likely hallucination (the same default as the evaluation metrics).
+    """
     if token is None and not is_loopback(host):
         raise ValueError(f"binding {host} beyond loopback requires an access token")
     store = SQLiteTraceStore(db_path, read_only=True)
     try:
-        return UiServer(store=store, host=host, port=port, token=token)
+        evaluations = SQLiteEvaluationStore(db_path, read_only=True)
     except BaseException:
         store.close()
+        raise
+    try:
+        return UiServer(store=store, evaluations=evaluations, payloads=payload_store, host=host,
+                        port=port, token=token,
+                        hallucination_evaluators=frozenset(hallucination_evaluators))
+    except BaseException:
+        store.close()
+        evaluations.close()
         raise
 
 
@@ -141,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         try:
             self._route()
-        except _api.ApiError as exc:
+        except ApiError as exc:
             self._send_json({"error": str(exc)}, status=exc.status)
         except Exception:  # a bug must not kill the server thread; the page shows the 500
             logger.exception("obs ui: request %s failed", self.path)
@@ -154,25 +189,34 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if not self._host_allowed():
-            raise _api.ApiError("unexpected Host header", status=403)
-        if not self._token_ok(query):
-            raise _api.ApiError("missing or wrong access token", status=401)
+            raise ApiError("unexpected Host header", status=403)
         path = parts.path
-        if path == "/api/traces":
-            self._send_json(_api.list_traces(self.ui.store, query))
-        elif path == "/api/overview":
-            since_ns, until_ns = _api.overview_window(query, now_ns=time.time_ns())
-            self._send_json(_api.overview(self.ui.store.path, since_ns=since_ns,
-                                          until_ns=until_ns))
-        elif path.startswith("/api/traces/"):
-            trace_id = unquote(path[len("/api/traces/"):])
-            self._send_json(_api.trace_detail(self.ui.store, trace_id))
-        elif path in ("/", "/index.html"):
+        if path in ("/", "/index.html"):
             self._send_static("index.html")
         elif path.startswith("/static/") and path[len("/static/"):] in _STATIC_FILES:
             self._send_static(path[len("/static/"):])
+        elif not path.startswith("/api/"):
+            raise ApiError("not found", status=404)
+        elif not self._token_ok(query):
+            raise ApiError("missing or wrong access token", status=401)
         else:
-            raise _api.ApiError("not found", status=404)
+            self._send_json(self._api(path, query))
+
+    def _api(self, path: str, query: dict[str, str]) -> Any:
+        ui = self.ui
+        checks = ui.hallucination_evaluators
+        if path == "/api/traces":
+            return _api.list_traces(ui.store, query, db_path=ui.store.path,
+                                    hallucination_evaluators=checks)
+        if path == "/api/overview":
+            since_ns, until_ns = _overview.overview_window(query, now_ns=time.time_ns())
+            return _overview.overview(ui.store.path, since_ns=since_ns, until_ns=until_ns,
+                                      hallucination_evaluators=checks)
+        if path.startswith("/api/traces/"):
+            trace_id = unquote(path[len("/api/traces/"):])
+            return _trace.trace_detail(ui.store, trace_id, evaluations=ui.evaluations,
+                                       payloads=ui.payloads, hallucination_evaluators=checks)
+        raise ApiError("not found", status=404)
 
     def _host_allowed(self) -> bool:
         if not is_loopback(self.ui.host):

@@ -24,6 +24,7 @@ from obs_core._guard import guard
 from obs_core.evals.base import EvalFailure, EvalResult
 from obs_core.evals.pipeline._samples import EvalJob
 from obs_core.metrics import EvaluationMetrics
+from obs_core.spans import SpanKind as ObsSpanKind
 from obs_core.store._evaluations import EvaluationRow, SQLiteEvaluationStore
 
 __all__ = ["TRACER_NAME", "ResultSink"]
@@ -73,6 +74,7 @@ class ResultSink:
         )
         attributes: dict[str, Any] = {
             sc.GEN_AI_OPERATION_NAME: "evaluate",
+            sc.OBS_SPAN_KIND: ObsSpanKind.EVALUATION.value,
             sc.GEN_AI_EVALUATION_NAME: outcome.name,
             sc.OBS_EVALUATED_TRACE_ID: job.trace_id,
             sc.OBS_EVALUATED_SPAN_ID: job.span_id,
