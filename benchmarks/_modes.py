@@ -99,6 +99,57 @@ def _baseline(framework: Framework) -> Tracing:
     return Tracing()
 
 
+def _noop_handler(framework: Framework) -> Tracing:
+    """A handler that does nothing, hooked in the way obs hooks in: what the framework's own
+    callback or dispatcher machinery costs once any handler is attached, which every tracer
+    pays before doing any work of its own."""
+    if framework == "langchain":
+        from contextvars import ContextVar
+
+        from langchain_core.callbacks import BaseCallbackHandler
+        from langchain_core.tracers.context import register_configure_hook
+
+        class NoopHandler(BaseCallbackHandler):
+            run_inline = True
+
+        slot: ContextVar[Any] = ContextVar("bench_noop_handler", default=None)
+        slot.set(NoopHandler())
+        register_configure_hook(slot, True)
+        return Tracing()
+    from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+    from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+    from llama_index.core.instrumentation.span import SimpleSpan
+    from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
+
+    class NoopSpanHandler(BaseSpanHandler[SimpleSpan]):
+        def span_enter(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+        def span_exit(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+        def span_drop(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+        def new_span(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+        def prepare_to_exit_span(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+        def prepare_to_drop_span(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    class NoopEventHandler(BaseEventHandler):
+        def handle(self, event: Any, **kwargs: Any) -> None:
+            return None
+
+    dispatcher = get_dispatcher()
+    dispatcher.add_span_handler(NoopSpanHandler())
+    dispatcher.add_event_handler(NoopEventHandler())
+    return Tracing()
+
+
 def _obs(framework: Framework, *, minimal: bool) -> Tracing:
     try:
         import obs_core
@@ -188,6 +239,7 @@ def _langfuse(framework: Framework) -> Tracing:
 
 MODES: dict[str, Callable[[Framework], Tracing]] = {
     "baseline": _baseline,
+    "noop-handler": _noop_handler,
     "obs-default": lambda fw: _obs(fw, minimal=False),
     "obs-minimal": lambda fw: _obs(fw, minimal=True),
     "openinference": _openinference,

@@ -25,6 +25,10 @@ class Figures:
     rounds: int = 0
     cpu_us: float = 0.0
     """Process CPU time per run (all threads): the primary figure, immune to time slicing."""
+    app_cpu_us: float = 0.0
+    """CPU time per run without the tracers' own background threads: what the tracer's
+    callbacks cost the code being traced, without the work it defers to those threads."""
+    app_overhead_us: float = 0.0
     wall_us: float = 0.0
     """Median wall time of one run: what a user waits, inflated when the machine is busy."""
     overhead_us: float = 0.0
@@ -41,6 +45,10 @@ class Figures:
     def overhead_per_span_us(self) -> float | None:
         return self.overhead_us / self.spans_per_run if self.spans_per_run else None
 
+    @property
+    def app_overhead_per_span_us(self) -> float | None:
+        return self.app_overhead_us / self.spans_per_run if self.spans_per_run else None
+
 
 def summarise(results: Sequence[dict[str, Any]], workloads: Iterable[str],
               modes: Sequence[str]) -> dict[str, dict[str, Figures]]:
@@ -51,6 +59,8 @@ def summarise(results: Sequence[dict[str, Any]], workloads: Iterable[str],
         rows = [r for r in results if r["workload"] == w]
         base = {r["round"]: r["cpu_us"] for r in rows
                 if r["mode"] == "baseline" and r["status"] == "ok"}
+        base_app = {r["round"]: r.get("app_cpu_us", r["cpu_us"]) for r in rows
+                       if r["mode"] == "baseline" and r["status"] == "ok"}
         table[w] = {}
         for m in modes:
             mine = [r for r in rows if r["mode"] == m]
@@ -68,9 +78,14 @@ def summarise(results: Sequence[dict[str, Any]], workloads: Iterable[str],
                           attribute_bytes_per_run=statistics.median(
                               r.get("attribute_bytes_per_run", 0.0) for r in good),
                           notes=sorted({r["note"] for r in good if r.get("note")}))
+            fig.app_cpu_us = statistics.median(
+                r.get("app_cpu_us", r["cpu_us"]) for r in good)
             if paired:
                 fig.overhead_us = statistics.median(a - b for a, b in paired)
                 fig.ratio = statistics.median(a / b for a, b in paired if b)
+                fig.app_overhead_us = statistics.median(
+                    r.get("app_cpu_us", r["cpu_us"]) - base_app[r["round"]]
+                    for r in good if r["round"] in base_app)
             table[w][m] = fig
     return table
 
@@ -142,18 +157,41 @@ def headline(table: dict[str, dict[str, Figures]], modes: Sequence[str]) -> str:
 
 def detail(table: dict[str, dict[str, Figures]]) -> str:
     lines = ["| workload | mode | rounds | CPU µs/run | overhead µs | × baseline | spans/run | "
-             "overhead µs/span | attribute bytes/run | wall µs/run (median) | notes |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "overhead µs/span | app-threads overhead µs | app-threads µs/span | "
+             "attribute bytes/run | wall µs/run (median) | notes |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for w, by_mode in table.items():
         for m, f in by_mode.items():
             if not f.ok:
-                lines.append(f"| {w} | {m} | – | {f.status} | | | | | | | {f.reason} |")
+                lines.append(f"| {w} | {m} | – | {f.status} | | | | | | | | | {f.reason} |")
                 continue
             lines.append(
                 f"| {w} | {m} | {f.rounds} | {_us(f.cpu_us)} | "
                 f"{_us(f.overhead_us) if m != 'baseline' else '–'} | ×{f.ratio:.2f} | "
                 f"{f.spans_per_run:.1f} | {_us(f.overhead_per_span_us)} | "
+                f"{_us(f.app_overhead_us) if m != 'baseline' else '–'} | "
+                f"{_us(f.app_overhead_per_span_us)} | "
                 f"{f.attribute_bytes_per_run:,.0f} | {_us(f.wall_us)} | {'; '.join(f.notes)} |")
+    return "\n".join(lines)
+
+
+def app_threads(table: dict[str, dict[str, Figures]], modes: Sequence[str]) -> str:
+    """Per workload: CPU overhead on the application's threads, and what the framework's
+    callback machinery alone costs (the do-nothing handler), which every tracer pays."""
+    traced = [m for m in modes if m != "baseline"]
+    lines = ["| workload | " + " | ".join(f"{m} µs (µs/span)" for m in traced) + " |",
+             "|---|" + "---:|" * len(traced)]
+    for w, by_mode in table.items():
+        cells = []
+        for m in traced:
+            f = by_mode.get(m)
+            if f is None or not f.ok:
+                cells.append(f.status if f else "–")
+                continue
+            per_span = f.app_overhead_per_span_us
+            cells.append(_us(f.app_overhead_us)
+                         + (f" ({_us(per_span)})" if per_span is not None else ""))
+        lines.append(f"| {w} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -198,6 +198,14 @@ def _markdown(args: argparse.Namespace, table: dict[str, dict[str, report.Figure
         "obs with default settings: overhead at most one third of the best peer's in the same "
         "run, and at most 80 µs per span.\n",
         report.targets(verdicts) + "\n",
+        "## On the application's threads\n",
+        "CPU overhead (median over rounds, µs per run and per span) of the threads that run the "
+        "application, that is process CPU without the tracers' own background threads (obs "
+        "derives span metrics and builds, scrubs and stores payloads there; Langfuse exports "
+        "from a batch thread). `noop-handler` is a handler that does nothing, attached the "
+        "way obs attaches: what the framework's own callback or dispatcher machinery costs as "
+        "soon as any tracer is present.\n",
+        report.app_threads(table, args.modes) + "\n",
         "## All figures\n", report.detail(table) + "\n",
         "## Memory (RSS) over many runs\n",
         "RSS sampled after a `gc.collect()` every 1/20 of the runs; the slope of the second half "
@@ -208,6 +216,9 @@ def _markdown(args: argparse.Namespace, table: dict[str, dict[str, report.Figure
         "| evaluator hand-off cost per run (µs) | TODO: `obs_core.evals` has no pipeline yet |\n"
         "| application throughput, 500 ms evaluator attached vs none | TODO: same |\n",
     ]
+    findings = HERE / "FINDINGS.md"
+    if findings.exists():
+        sections += [findings.read_text(encoding="utf-8").rstrip() + "\n"]
     if profile_rows:
         sections += ["## Where obs spends its time\n", report.profiles(profile_rows)]
     if na:

@@ -29,6 +29,8 @@ OTEL_EXPORTER_OTLP_ENDPOINT: Final = EnvVar(name="OTEL_EXPORTER_OTLP_ENDPOINT", 
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = EnvVar(name="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", doc="OTLP endpoint for traces only (full URL for http/protobuf).")
 OTEL_EXPORTER_OTLP_PROTOCOL: Final = EnvVar(name="OTEL_EXPORTER_OTLP_PROTOCOL", doc="``grpc`` or ``http/protobuf`` (default).", default="http/protobuf")
 OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: Final = EnvVar(name="OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", doc="Protocol for traces only; overrides the general one.")
+OTEL_EXPORTER_OTLP_TIMEOUT: Final = EnvVar(name="OTEL_EXPORTER_OTLP_TIMEOUT", doc="Seconds one OTLP export may take, retries included (the Python SDK reads seconds); obs defaults to 5.")
+OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: Final = EnvVar(name="OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", doc="OTLP export timeout for traces only; overrides the general one.")
 OTEL_TRACES_SAMPLER: Final = EnvVar(name="OTEL_TRACES_SAMPLER", doc="Sampler name (``parentbased_always_on``, ``traceidratio``...), read by the SDK.")
 OBS_DATA_DIR: Final = EnvVar(name="OBS_DATA_DIR", doc="Folder of the embedded stores (default ``~/.local/share/obs``).")
 OBS_TRACE_STORE: Final = EnvVar(name="OBS_TRACE_STORE", doc="SQLite trace store file, or ``false`` to keep no local traces.")

@@ -48,9 +48,9 @@ class BoundedExportProcessor(SpanProcessor):
         self._flush_requests = 0
         self._flush_done = 0
         self._closed = False
-        self._inflight = 0
-        self._inflight_counted = False
-        self._inflight_lock = threading.Lock()
+        self._held = 0
+        self._abandoned = False
+        self._held_lock = threading.Lock()
         self._thread = threading.Thread(target=self._work, name=f"obs-export-{name}", daemon=True)
         self._thread.start()
         _selfmetrics.register_gauge(f"queue.{name}", self._queue.qsize)
@@ -67,16 +67,18 @@ class BoundedExportProcessor(SpanProcessor):
             _selfmetrics.count_drop(f"export_queue_full.{self.name}")
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Wait until everything queued before the call is exported; ``False`` once
+        ``timeout_millis`` has passed (the deadline covers enqueueing the request too)."""
         if self._closed:
             return True
+        deadline = time.monotonic() + timeout_millis / 1000
         with self._flushed:
             self._flush_requests += 1
             ticket = self._flush_requests
         try:
-            self._queue.put(_FlushTicket(ticket), timeout=timeout_millis / 1000)
+            self._queue.put(_FlushTicket(ticket), timeout=max(0.0, deadline - time.monotonic()))
         except queue.Full:
             return False
-        deadline = time.monotonic() + timeout_millis / 1000
         with self._flushed:
             while self._flush_done < ticket:
                 remaining = deadline - time.monotonic()
@@ -86,8 +88,13 @@ class BoundedExportProcessor(SpanProcessor):
         return True
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Flush what fits in ``timeout_s``, then stop; spans still queued are counted as
-        dropped (``export_shutdown.<name>``) rather than lost silently."""
+        """Flush what fits in ``timeout_s``, then stop; spans still queued or held by an
+        export that has not returned are counted as dropped (``export_shutdown.<name>``)
+        before this returns, rather than lost silently.
+
+        An export blocked on a collector that never answers cannot be interrupted; its
+        thread is abandoned (a daemon) and ends by itself when the exporter's own request
+        timeout expires, without exporting anything more."""
         if self._closed:
             return
         deadline = time.monotonic() + timeout_s
@@ -100,13 +107,11 @@ class BoundedExportProcessor(SpanProcessor):
         except queue.Full:
             pass
         self._thread.join(timeout=max(0.05, deadline - time.monotonic()))
-        left = 0
-        if self._thread.is_alive():
-            # Still blocked in an export (a collector that never answers): count that batch now,
-            # since the process may exit before the export gives up.
-            with self._inflight_lock:
-                left += self._inflight
-                self._inflight_counted = True
+        with self._held_lock:
+            # From here on the worker exports nothing: it counts whatever it still takes
+            # from the queue and exits at its next step.
+            self._abandoned = True
+            left, self._held = self._held, 0
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -123,41 +128,61 @@ class BoundedExportProcessor(SpanProcessor):
             ctx = otel_context.set_value(api_key, True, ctx)
         token = otel_context.attach(ctx)
         try:
-            batch: list[ReadableSpan] = []
-            while True:
-                try:
-                    item = self._queue.get(timeout=self._delay)
-                except queue.Empty:
-                    self._export(batch)
-                    batch = []
-                    continue
-                if item is None:
-                    self._export(batch)
-                    return
-                if isinstance(item, _FlushTicket):
-                    self._export(batch)
-                    batch = []
-                    with self._flushed:
-                        self._flush_done = max(self._flush_done, item.number)
-                        self._flushed.notify_all()
-                    continue
-                batch.append(item)  # type: ignore[arg-type]
-                if len(batch) >= self._max_batch:
-                    self._export(batch)
-                    batch = []
+            self._drain()
         finally:
             otel_context.detach(token)
 
-    def _export(self, batch: Sequence[ReadableSpan]) -> None:
+    def _drain(self) -> None:
+        """The worker loop; returns on the ``None`` sentinel or once shutdown abandoned it."""
+        batch: list[ReadableSpan] = []
+        while True:
+            try:
+                item = self._queue.get(timeout=self._delay)
+            except queue.Empty:
+                if not self._export(batch):
+                    return
+                batch = []
+                continue
+            if item is None:
+                self._export(batch)
+                return
+            if isinstance(item, _FlushTicket):
+                if not self._export(batch):
+                    return
+                batch = []
+                with self._flushed:
+                    self._flush_done = max(self._flush_done, item.number)
+                    self._flushed.notify_all()
+                continue
+            with self._held_lock:
+                if self._abandoned:  # shutdown has already counted what it saw
+                    _selfmetrics.count_drop(f"export_shutdown.{self.name}")
+                    return
+                self._held += 1
+            batch.append(item)  # type: ignore[arg-type]
+            if len(batch) >= self._max_batch:
+                if not self._export(batch):
+                    return
+                batch = []
+
+    def _export(self, batch: Sequence[ReadableSpan]) -> bool:
+        """Export ``batch`` and settle its count; ``False`` once shutdown has abandoned the
+        worker (the batch was then counted by shutdown and the worker must stop)."""
+        if self._is_abandoned():
+            return False
         if not batch:
-            return
+            return True
         result = SpanExportResult.FAILURE
-        with self._inflight_lock:
-            self._inflight = len(batch)
-            self._inflight_counted = False
         with guard(f"export.{self.name}"):
             result = self.exporter.export(batch)
-        with self._inflight_lock:
-            counted, self._inflight = self._inflight_counted, 0
-        if result is not SpanExportResult.SUCCESS and not counted:
+        with self._held_lock:
+            if self._abandoned:
+                return False
+            self._held -= len(batch)
+        if result is not SpanExportResult.SUCCESS:
             _selfmetrics.count_drop(f"export_failed.{self.name}", len(batch))
+        return True
+
+    def _is_abandoned(self) -> bool:
+        with self._held_lock:
+            return self._abandoned

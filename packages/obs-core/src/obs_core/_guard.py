@@ -8,12 +8,13 @@ swallowed, so the host application runs on unchanged. Under the test suite (``OB
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import ParamSpec, TypeVar
 
 from obs_core import _selfmetrics
@@ -56,15 +57,42 @@ def report(where: str, exc: BaseException) -> None:
         )
 
 
-@contextlib.contextmanager
-def guard(where: str) -> Iterator[None]:
+class _Guard:
+    """The context manager :func:`guard` returns. Stateless, so one instance per place is
+    shared by every thread: entering costs one dictionary lookup and no allocation, which
+    matters because several guards wrap every framework callback (a generator-based context
+    manager costs a generator and a wrapper object per use)."""
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False  # no exception, or one that is not ours to contain (KeyboardInterrupt)
+        report(self.where, exc)
+        return not is_strict()
+
+
+_guards: dict[str, _Guard] = {}
+_MAX_GUARDS = 4096
+"""Places are a fixed set of literals in practice; the bound only stops a caller that builds
+names dynamically from growing the cache without limit."""
+
+
+def guard(where: str) -> AbstractContextManager[None]:
     """Contain any ``Exception`` raised inside the block."""
-    try:
-        yield
-    except Exception as exc:
-        report(where, exc)
-        if is_strict():
-            raise
+    found = _guards.get(where)
+    if found is None:
+        found = _Guard(where)
+        if len(_guards) < _MAX_GUARDS:
+            _guards[where] = found
+    return found
 
 
 def guarded(where: str) -> Callable[[Callable[P, R]], Callable[P, R | None]]:

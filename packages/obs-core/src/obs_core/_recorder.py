@@ -48,7 +48,6 @@ from obs_core.spans import AgentSummary, SpanKind
 
 logger = logging.getLogger("obs.recorder")
 
-_IDENTITY_FIELDS = ("conversation_id", "user_id", "user_cohort", "pipeline_version")
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.1"
 
 
@@ -68,6 +67,11 @@ class RecorderSettings:
     """Applied to every content string (and exception message) that goes onto a span."""
     scrub_value: Callable[[Any], Any] | None = None
     """Scrubs JSON-like structures leaf by leaf, with key-based redaction."""
+    scrub_for_trace: Callable[[str], Any] | None = None
+    """``trace_id -> scrubber`` (with ``scrub`` and ``scrub_value``) or ``None``. When set, it
+    replaces ``scrub``/``scrub_value`` on spans, so placeholders are numbered per trace
+    (``<EMAIL_1>`` for one address on every span of the trace, and in the payload store when
+    both share sessions: :meth:`obs_core.payloads.PayloadCapture.scrubber_for_trace`)."""
     prices: PriceTable = field(default_factory=PriceTable.default)
     observers: Sequence[RunObserver] = ()
     """Told about every finished run (payload capture, evaluation hand-off)."""
@@ -97,6 +101,19 @@ class _Run:
 
 
 _recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
+_OK = Status(StatusCode.OK)
+_NO_KINDS: frozenset[SpanKind] = frozenset()
+
+
+def _observed_kinds(observers: Sequence[RunObserver]) -> frozenset[SpanKind] | None:
+    """The union of the observers' ``run_kinds``; ``None`` (every kind) when one declares none."""
+    kinds: set[SpanKind] = set()
+    for observer in observers:
+        wanted = getattr(observer, "run_kinds", None)
+        if wanted is None:
+            return None
+        kinds.update(wanted)
+    return frozenset(kinds) if kinds else _NO_KINDS
 
 
 def _open_runs_everywhere() -> int:
@@ -119,6 +136,7 @@ class Recorder:
         from obs_core._metrics_hook import span_metrics_for
 
         self._settings = settings or RecorderSettings()
+        self._observed: tuple[RecorderSettings, frozenset[SpanKind] | None] | None = None
         provider = tracer_provider or trace.get_tracer_provider()
         self._tracer = provider.get_tracer("obs", __version__, schema_url=_SCHEMA_URL)
         self._meter_provider = meter_provider
@@ -256,7 +274,7 @@ class Recorder:
 
     # ------------------------------------------------------------------ internals
     def _start(self, run_id: RunId, parent_run_id: RunId | None, start: RunStart) -> None:
-        settings = self.settings
+        settings = self._settings
         if suppressed():
             # obs's own work (an evaluation judge, an exporter) must not trace itself.
             with self._lock:
@@ -272,17 +290,25 @@ class Recorder:
                 _selfmetrics.count_drop("open_runs_limit")
                 return
             parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
-        self._ensure_sweeper()
+        if self._sweeper is None:
+            self._ensure_sweeper()
         if parent is None:
             ctx = otel_context.get_current()
-            identity = {k: getattr(start, k) or settings.defaults.get(k) for k in _IDENTITY_FIELDS}
+            inherited: Mapping[str, str | None] = settings.defaults
             rollups: tuple[Rollup, ...] = ()
             agent = None
         else:
             ctx = parent.ctx
-            identity = {k: getattr(start, k) or parent.identity.get(k) for k in _IDENTITY_FIELDS}
+            inherited = parent.identity
             rollups = parent.rollups
             agent = parent.agent
+        # Spelled out rather than a loop over field names: this runs on every run start.
+        identity = {
+            "conversation_id": start.conversation_id or inherited.get("conversation_id"),
+            "user_id": start.user_id or inherited.get("user_id"),
+            "user_cohort": start.user_cohort or inherited.get("user_cohort"),
+            "pipeline_version": start.pipeline_version or inherited.get("pipeline_version"),
+        }
         # Hidden plumbing passes rootness down to its first visible descendant.
         is_root = parent is None or (parent.span is None and parent.is_root)
         span: Span | None = None
@@ -290,12 +316,15 @@ class Recorder:
         if not start.hidden:
             attrs = start_attributes(start, is_root=is_root, identity=identity,
                                      max_length=settings.max_attribute_length)
-            if settings.content_on_spans and start.inputs is not None:
-                attrs.update(self._content_attributes(start.kind, start.inputs, inputs=True))
             span = self._tracer.start_span(
                 span_name(start), context=ctx, kind=otel_kind(start.kind), attributes=attrs,
                 start_time=start.start_time_ns,
             )
+            if settings.content_on_spans and start.inputs is not None:
+                # After the start: scrubbing may number placeholders per trace, and a root
+                # span's trace id exists only now.
+                span.set_attributes(self._content_attributes(start.kind, start.inputs,
+                                                             inputs=True, span=span))
             ctx = trace.set_span_in_context(span, ctx)
             if start.kind is SpanKind.AGENT:
                 agent = AgentLoop(name=start.name, step_limit=start.agent_step_limit)
@@ -333,7 +362,8 @@ class Recorder:
         span = run.span
         if span is not None:
             self._close_span(run, span, end, failure, cost)
-        if self.settings.observers and span is not None and span.get_span_context().trace_flags.sampled:
+        if (span is not None and self._observes(run.start.kind)
+                and span.get_span_context().trace_flags.sampled):
             self._notify(run, end, failure, duration, cost)
 
     def _account(self, run: _Run, end: RunEnd | None, failure: Failure | None,
@@ -377,7 +407,8 @@ class Recorder:
         if end is not None:
             attrs.update(end_attributes(kind, end, max_length=settings.max_attribute_length))
             if settings.content_on_spans and end.outputs is not None:
-                attrs.update(self._content_attributes(kind, end.outputs, inputs=False))
+                attrs.update(self._content_attributes(kind, end.outputs, inputs=False,
+                                                      span=span))
         if cost is not None:
             attrs[sc.OBS_USAGE_COST_USD] = round(cost, 10)
             attrs[sc.OBS_PRICE_TABLE_VERSION] = settings.prices.version
@@ -398,7 +429,7 @@ class Recorder:
             attrs[sc.ERROR_TYPE] = error_type_of(failure.error)
             attrs.update(bounded(failure.attributes, settings.max_attribute_length))
             span.set_attributes(attrs)
-            scrub = settings.scrub
+            scrub = self._scrubbers(span)[0]
             if isinstance(failure.error, BaseException):
                 message = f"{type(failure.error).__name__}: {safe_message(failure.error)}"[:1024]
                 exception_attrs = None
@@ -414,24 +445,54 @@ class Recorder:
                 message = failure.error
             span.set_status(Status(StatusCode.ERROR, message))
         else:
-            span.set_attributes(attrs)
-            span.set_status(Status(StatusCode.OK))
+            if attrs:
+                span.set_attributes(attrs)
+            span.set_status(_OK)
         span.end(end_time=end.end_time_ns if end is not None else None)
         if self._metrics is not None:
             with guard("recorder.metrics"):
                 self._metrics(span)
 
-    def _content_attributes(self, kind: SpanKind, value: Any, *, inputs: bool) -> dict[str, Any]:
+    def _content_attributes(self, kind: SpanKind, value: Any, *, inputs: bool,
+                            span: Span) -> dict[str, Any]:
+        scrub, scrub_value = self._scrubbers(span)
+        return content_attributes(kind, value, inputs=inputs, scrub=scrub,
+                                  scrub_value=scrub_value,
+                                  max_length=self.settings.max_attribute_length)
+
+    def _scrubbers(self, span: Span | None) -> tuple[Callable[[str], str] | None,
+                                                     Callable[[Any], Any] | None]:
+        """``scrub`` and ``scrub_value`` for text going onto ``span`` (or into its run)."""
         settings = self.settings
-        return content_attributes(kind, value, inputs=inputs, scrub=settings.scrub,
-                                  scrub_value=settings.scrub_value,
-                                  max_length=settings.max_attribute_length)
+        per_trace = settings.scrub_for_trace
+        if per_trace is None or span is None:
+            return settings.scrub, settings.scrub_value
+        ctx = span.get_span_context()
+        if not ctx.is_valid:
+            return settings.scrub, settings.scrub_value
+        session = per_trace(f"{ctx.trace_id:032x}")
+        if session is None:
+            return settings.scrub, settings.scrub_value
+        return session.scrub, session.scrub_value
+
+    def _observes(self, kind: SpanKind) -> bool:
+        """Whether any observer wants runs of ``kind``. Observers may declare ``run_kinds`` (a
+        set of kinds); the finished-run record is then not even built for other runs (payload
+        capture, for one, ignores chains and agents)."""
+        settings = self.settings
+        cached = self._observed
+        if cached is None or cached[0] is not settings:
+            cached = (settings, _observed_kinds(settings.observers))
+            self._observed = cached
+        kinds = cached[1]
+        return kinds is None or kind in kinds
 
     def _notify(self, run: _Run, end: RunEnd | None, failure: Failure | None, duration: float,
                 cost: float | None) -> None:
         span_ctx = run.span.get_span_context() if run.span is not None else None
-        parent_span = run.parent.span if run.parent is not None else None
-        parent_ctx = parent_span.get_span_context() if parent_span is not None else None
+        # As exported: the nearest visible ancestor (hidden runs have no span), or the
+        # application's own span around a root run.
+        parent_ctx = getattr(run.span, "parent", None)
         finished = FinishedRun(
             run_id=run.run_id,
             trace_id=f"{span_ctx.trace_id:032x}" if span_ctx and span_ctx.is_valid else "",
@@ -439,7 +500,7 @@ class Recorder:
             parent_span_id=f"{parent_ctx.span_id:016x}" if parent_ctx and parent_ctx.is_valid else None,
             kind=run.start.kind, name=run.start.name, start=run.start, end=end,
             error_type=error_type_of(failure.error) if failure else None,
-            error_message=self._error_message(failure),
+            error_message=self._error_message(failure, run.span),
             duration_s=duration, cost_usd=cost, start_time_unix_ns=run.start_unix_ns,
             is_root=run.is_root, conversation_id=run.identity.get("conversation_id"),
             user_id=run.identity.get("user_id"), user_cohort=run.identity.get("user_cohort"),
@@ -449,12 +510,12 @@ class Recorder:
             with guard("recorder.observer"):
                 observer.on_run_end(finished)
 
-    def _error_message(self, failure: Failure | None) -> str | None:
+    def _error_message(self, failure: Failure | None, span: Span | None) -> str | None:
         if failure is None:
             return None
         text = (safe_message(failure.error) if isinstance(failure.error, BaseException)
                 else failure.error)[:1024]
-        scrub = self.settings.scrub
+        scrub = self._scrubbers(span)[0]
         return scrub(text) if scrub is not None else text
 
     @staticmethod

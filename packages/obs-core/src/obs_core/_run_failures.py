@@ -29,7 +29,8 @@ def stacktrace(error: BaseException) -> str:
 
 def suppressed() -> bool:
     """True inside a context where OpenTelemetry instrumentation is switched off."""
-    return any(otel_context.get_value(key) for key in _SUPPRESS_KEYS)
+    current = otel_context.get_current()  # read once: this runs on every run start
+    return any(current.get(key) for key in _SUPPRESS_KEYS)
 
 
 @dataclass(slots=True)

@@ -161,10 +161,13 @@ def bounded(attrs: Mapping[str, Any], max_length: int) -> dict[str, Any]:
     ``obs.truncated.<key>`` holding their original length."""
     out: dict[str, Any] = {}
     for key, value in attrs.items():
-        if type(value) in (bool, int, float) and (type(value) is not int or -(2**63) <= value < 2**63):
-            out[key] = value
-            continue
-        if type(value) is str and len(value) <= max_length and value.isascii():
+        # Fast paths for what nearly every attribute is; ``to_attribute`` handles the rest.
+        t = type(value)
+        if t is str:
+            if len(value) <= max_length and value.isascii():
+                out[key] = value
+                continue
+        elif t is bool or t is float or (t is int and _INT64_MIN <= value <= _INT64_MAX):
             out[key] = value
             continue
         converted, original = to_attribute(value, max_length)
@@ -174,6 +177,10 @@ def bounded(attrs: Mapping[str, Any], max_length: int) -> dict[str, Any]:
         if original is not None:
             out[sc.OBS_TRUNCATED_PREFIX + key] = original
     return out
+
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
 
 
 def _put(attrs: dict[str, Any], key: str, value: Any) -> None:

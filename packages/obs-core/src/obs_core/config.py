@@ -15,7 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace
@@ -34,6 +34,9 @@ from obs_core._paths import default_trace_store_path, ensure_private_dir
 from obs_core._recorder import RecorderSettings
 from obs_core.pricing import ModelPrice, PriceTable
 from obs_core.runs import RunObserver
+
+if TYPE_CHECKING:
+    from obs_core.payloads import PayloadCapture, Scrubber
 
 logger = logging.getLogger("obs.config")
 
@@ -143,6 +146,8 @@ def configure(
     show_console = console if console is not None else bool(_env.parse_bool(_env.OBS_CONSOLE))
     store_path = _trace_store_path(trace_store)
     traces_endpoint, endpoint_is_full = _otlp_endpoint(otlp_endpoint)
+    otlp_timeout = _positive(None, _env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT if _env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT.get()
+                             else _env.OTEL_EXPORTER_OTLP_TIMEOUT, 5.0, "OTLP export timeout")
     price_table = PriceTable.default()
     if prices:
         try:
@@ -168,7 +173,8 @@ def configure(
             processors.append(BoundedExportProcessor(_trace_store_exporter(store_path), name="store"))
         if traces_endpoint is not None:
             processors.append(BoundedExportProcessor(
-                _otlp_exporter(traces_endpoint, protocol, endpoint_is_full), name="otlp"))
+                _otlp_exporter(traces_endpoint, protocol, endpoint_is_full, otlp_timeout),
+                name="otlp"))
         if show_console:
             processors.append(BoundedExportProcessor(ConsoleSpanExporter(), name="console"))
         _install(provider, processors)
@@ -188,15 +194,18 @@ def configure(
                       otlp_endpoint=traces_endpoint, capture_content=capture,  # type: ignore[arg-type]
                       processors=processors)
         all_observers = list(observers)
-        scrub = _payloads_hook(runtime, capture, payload_store, payload_ttl_days, hash_secret,
-                               all_observers)
+        scrubber, captured = _payloads_hook(runtime, capture, payload_store, payload_ttl_days,
+                                            hash_secret, all_observers)
+        redacting = capture != "full"
         listeners = _alerts_hook(runtime, alerts, alert_sinks, drift, mp)
         if evaluation is not None:
-            all_observers.append(_evaluation_hook(runtime, evaluation, scrub, listeners, mp))
+            all_observers.append(_evaluation_hook(runtime, evaluation, scrubber, listeners, mp))
         runtime.settings = RecorderSettings(
             max_attribute_length=max_len, orphan_timeout_s=orphan, content_on_spans=on_spans,
-            scrub=scrub if capture != "full" else None,
-            scrub_value=scrub.__self__.scrub_value if scrub is not None and capture != "full" else None,
+            scrub=scrubber.scrub if redacting else None,
+            scrub_value=scrubber.scrub_value if redacting else None,
+            # Content on spans numbers its placeholders like the trace's stored payloads.
+            scrub_for_trace=captured.scrubber_for_trace if redacting and captured is not None else None,
             prices=price_table,
             observers=tuple(all_observers), defaults=defaults, span_listeners=tuple(listeners),
         )
@@ -232,10 +241,12 @@ def ensure_configured() -> None:
 
 def flush(timeout_s: float = 10.0) -> bool:
     """Export everything finished so far; ``False`` if something did not make it in time."""
+    from obs_core._deferred import drain_all
+
+    ok = drain_all(timeout_s)  # span metrics are derived off the callback thread
     runtime = _current
     if runtime is None:
-        return True
-    ok = True
+        return ok
     for p in runtime.processors:
         with guard("config.flush"):
             ok = p.force_flush(int(timeout_s * 1000)) and ok
@@ -347,7 +358,9 @@ def _otlp_endpoint(value: str | None) -> tuple[str | None, bool]:
     return (general, False) if general else (None, False)
 
 
-def _otlp_exporter(endpoint: str, protocol: str, is_full: bool) -> SpanExporter:
+def _otlp_exporter(endpoint: str, protocol: str, is_full: bool, timeout_s: float) -> SpanExporter:
+    """``timeout_s`` bounds one export, retries included: it is also how long a thread stuck on
+    a collector that never answers outlives ``shutdown()``."""
     try:
         if protocol == "grpc":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
@@ -359,13 +372,13 @@ def _otlp_exporter(endpoint: str, protocol: str, is_full: bool) -> SpanExporter:
                 if target.startswith(scheme):
                     target = target[len(scheme):]
             insecure = not endpoint.startswith("https://")
-            return GrpcExporter(endpoint=target.rstrip("/"), insecure=insecure, timeout=5)
+            return GrpcExporter(endpoint=target.rstrip("/"), insecure=insecure, timeout=timeout_s)
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
             OTLPSpanExporter as HttpExporter,
         )
 
         url = endpoint if is_full else endpoint.rstrip("/") + "/v1/traces"
-        return HttpExporter(endpoint=url, timeout=5)
+        return HttpExporter(endpoint=url, timeout=timeout_s)
     except ImportError as exc:
         raise ObsConfigError(
             "OTLP export needs the exporter packages: pip install 'obs-core[otlp]'") from exc
@@ -397,7 +410,7 @@ def _build_meter_provider(port: int | None, otlp_endpoint: str | None, protocol:
     return mp
 
 
-def _evaluation_hook(runtime: Obs, evaluation: Any, scrub: Any, listeners: list[Any],
+def _evaluation_hook(runtime: Obs, evaluation: Any, scrubber: Scrubber, listeners: list[Any],
                      meter_provider: MeterProvider | None) -> RunObserver:
     """The evaluation pipeline as a run observer, sharing the scrubber and the alert engine."""
     import dataclasses
@@ -406,8 +419,8 @@ def _evaluation_hook(runtime: Obs, evaluation: Any, scrub: Any, listeners: list[
 
     if not isinstance(evaluation, EvaluationSettings):
         raise ObsConfigError("evaluation must be an obs_core.evals.pipeline.EvaluationSettings")
-    if evaluation.scrubber is None and scrub is not None:
-        evaluation = dataclasses.replace(evaluation, scrubber=scrub.__self__)
+    if evaluation.scrubber is None:
+        evaluation = dataclasses.replace(evaluation, scrubber=scrubber)
     pipeline = build_pipeline(
         evaluation, tracer_provider=runtime.tracer_provider, meter_provider=meter_provider,
         trace_store_path=runtime.trace_store_path,
@@ -459,7 +472,7 @@ class _Stopper:
 
 def _payloads_hook(runtime: Obs, capture: str, store: str | Path | bool | None,
                    ttl_days: float | None, secret: str | None,
-                   observers: list[RunObserver]) -> Any:
+                   observers: list[RunObserver]) -> tuple[Scrubber, PayloadCapture | None]:
     """The shared scrubber, and payload capture into the payload store (unless ``none``)."""
     from obs_core.payloads import PayloadSettings, Scrubber, build_capture
 
@@ -483,4 +496,4 @@ def _payloads_hook(runtime: Obs, capture: str, store: str | Path | bool | None,
     if captured is not None:
         observers.append(captured)
         runtime.closers.append(captured)
-    return scrubber.scrub
+    return scrubber, captured

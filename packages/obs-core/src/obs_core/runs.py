@@ -117,7 +117,10 @@ class RunObserver(Protocol):
     """Something that wants every finished run: payload capture, evaluation hand-off.
 
     Called on the framework's callback thread, after the span ended: it must not block (enqueue
-    and return) and should not raise; the recorder guards it all the same.
+    and return) and should not raise; the recorder guards it all the same. An observer that
+    only wants some kinds of runs may say so with a ``run_kinds`` attribute (a set of
+    :class:`~obs_core.spans.SpanKind`); the recorder then skips building the record for runs
+    no observer wants.
     """
 
     def on_run_end(self, run: FinishedRun) -> None: ...

@@ -71,6 +71,9 @@ OP_RETRIEVAL: Final = "retrieval"
 OP_EXECUTE_TOOL: Final = "execute_tool"
 OP_INVOKE_AGENT: Final = "invoke_agent"
 OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OP_RERANK: Final = "rerank"
+"""Custom value: the conventions list no reranking operation and allow a custom value when none
+of theirs applies. Keeps reranker spans named ``{operation} {model}`` like the others."""
 
 # gen_ai.token.type values (metrics)
 TOKEN_TYPE_INPUT: Final = "input"
@@ -101,6 +104,9 @@ OBS_RETRIEVAL_DOCUMENT_IDS: Final = "obs.retrieval.document_ids"
 OBS_RETRIEVAL_SCORES: Final = "obs.retrieval.scores"
 OBS_EMBEDDING_INPUT_COUNT: Final = "obs.embedding.input_count"
 OBS_RERANKER_TOP_N: Final = "obs.reranker.top_n"
+"""How many documents the reranker was asked to keep."""
+OBS_RERANKER_INPUT_COUNT: Final = "obs.reranker.input_document_count"
+"""How many documents it was given; its output is described by the ``obs.retrieval.*`` keys."""
 # Roll-ups of descendants, on agent spans and on local root spans.
 OBS_ROLLUP_INPUT_TOKENS: Final = "obs.rollup.input_tokens"
 OBS_ROLLUP_OUTPUT_TOKENS: Final = "obs.rollup.output_tokens"

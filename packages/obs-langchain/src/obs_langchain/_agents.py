@@ -121,10 +121,13 @@ def _executor_from_frames(start: FrameType | None) -> Any:
 
 def _serialized_executor(serialized: Mapping[str, Any] | None) -> bool:
     ident = serialized.get("id") if serialized else None
-    if not isinstance(ident, list) or not ident:
-        return False
+    if not isinstance(ident, list) or not ident or ident[-1] not in _EXECUTOR_CLASS_NAMES:
+        return False  # the common case, decided without building the module path
     module = ".".join(str(part) for part in ident[:-1])
     return (module, ident[-1]) in fw.AGENT_EXECUTORS
+
+
+_EXECUTOR_CLASS_NAMES = frozenset(name for _, name in fw.AGENT_EXECUTORS)
 
 
 def classic_executor(serialized: Mapping[str, Any] | None) -> tuple[bool, Any]:

@@ -23,7 +23,9 @@ _CONVERSATION_KEYS = ("thread_id", "session_id", "conversation_id")
 _IDENTITY_KEYS = frozenset({*_CONVERSATION_KEYS, "user_id", "user_cohort", "pipeline_version"})
 _SCALARS = (str, bool, int, float)
 
-_SCORE_KEYS = ("score", "relevance_score", "similarity_score", "_score")
+_SCORE_KEYS = ("relevance_score", "score", "similarity_score", "_score")
+"""First match wins: LangChain's rerankers (Cohere, cross-encoder, FlashRank) add
+``relevance_score`` next to whatever score the base retriever put there, and theirs is newer."""
 _DOC_ID_KEYS = ("id", "doc_id", "document_id")
 _MAX_DOC_METADATA = 32
 

@@ -34,8 +34,11 @@ from obs_core.integration import Recorder, RunStart
 _CHAIN_LIMIT = 32
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Activation:
+    """Never changed after creation (not ``frozen``: frozen dataclasses pay a
+    ``object.__setattr__`` per field, on every run start)."""
+
     run_id: Any
     owner: tuple[int, int]
     top_level: bool
@@ -50,11 +53,15 @@ class _Activation:
 _last: ContextVar[_Activation | None] = ContextVar("obs_langchain_last_activation", default=None)
 
 
+_NO_OWNER = (0, 0)
+"""Owner of activations that are never compared by owner (runs with a LangChain parent)."""
+
+
 def _owner() -> tuple[int, int]:
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:
-        task = None
+    # ``_get_running_loop`` answers ``None`` outside a loop where ``current_task`` would raise,
+    # and raising costs more than everything else here in synchronous code.
+    loop = asyncio._get_running_loop()
+    task = asyncio.current_task(loop) if loop is not None else None
     return threading.get_ident(), id(task) if task is not None else 0
 
 
@@ -101,7 +108,8 @@ class Activations:
         """Start the run; make its span current unless the start is stacked or ``activate``
         is false."""
         top_level = parent_run_id is None or not self._recorder.is_open(parent_run_id)
-        owner = _owner()
+        # Only top-level activations are ever compared by owner (see ``_ambient``).
+        owner = _owner() if top_level else _NO_OWNER
         ambient, stacked = self._ambient(owner) if top_level else (None, False)
         if ambient is None:
             self._recorder.start(run_id, parent_run_id, start)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from obs_core import semconv as sc
-from obs_core.integration import RunEnd, RunStart
+from obs_core.integration import RunEnd, RunStart, reranker_start
 from obs_core.spans import RetrievedDocument, SpanKind
 from obs_llamaindex._readers import (
     as_int,
@@ -123,13 +123,55 @@ def retrieval_end(result: Any, *, capture: bool) -> RunEnd:
 
 
 def rerank_start(instance: Any, *, model_name: Any, top_n: Any, query: Any, capture: bool,
-                 start_time_ns: int) -> RunStart:
+                 start_time_ns: int, nodes: Any = None) -> RunStart:
+    """From a ``ReRankStartEvent`` (a reranker that announces itself)."""
+    return reranker_start(
+        name=type(instance).__name__, model=as_str(model_name) or reranker_model(instance),
+        provider=provider_of(type(instance)), top_n=as_int(top_n),
+        input_count=len(nodes) if isinstance(nodes, (list, tuple)) else None,
+        query=text_of_query(query) if capture and query is not None else None,
+        start_time_ns=start_time_ns)
+
+
+def event_rerank_start(*, model_name: Any, top_n: Any, query: Any, nodes: Any,
+                       capture: bool) -> RunStart:
+    """From a ``ReRankStartEvent`` that has no span of its own: the event is all there is."""
     model = as_str(model_name)
-    attrs = {sc.OBS_RERANKER_TOP_N: top_n} if as_int(top_n) is not None else {}
-    return RunStart(kind=SpanKind.RERANKER, name=type(instance).__name__, model=model,
-                    provider=provider_of(type(instance)), attributes=attrs,
-                    inputs=text_of_query(query) if capture and query is not None else None,
-                    start_time_ns=start_time_ns)
+    return reranker_start(
+        name=model or "reranker", model=model, top_n=as_int(top_n),
+        input_count=len(nodes) if isinstance(nodes, (list, tuple)) else None,
+        query=text_of_query(query) if capture and query is not None else None)
+
+
+def postprocessor_start(instance: Any, *, bound_args: Any, capture: bool,
+                        start_time_ns: int) -> RunStart:
+    """From a node postprocessor's ``_postprocess_nodes(nodes, query_bundle)`` span: most
+    rerankers (``LLMRerank``, ``SentenceTransformerRerank``...) fire no rerank event, so their
+    facts are read from the instance and the call's arguments."""
+    arguments = getattr(bound_args, "arguments", None)
+    arguments = arguments if isinstance(arguments, Mapping) else {}
+    return rerank_start(instance, model_name=None, top_n=getattr(instance, "top_n", None),
+                        query=arguments.get("query_bundle"), capture=capture,
+                        start_time_ns=start_time_ns, nodes=arguments.get("nodes"))
+
+
+def reranker_model(instance: Any) -> str | None:
+    """The model a reranker runs: its own ``model`` field, else that of the LLM it judges with."""
+    model = model_of(instance)
+    if model is None:
+        llm = getattr(instance, "llm", None)
+        model = model_of(llm) if llm is not None else None
+    return model
+
+
+def rerank_details(*, model_name: Any, top_n: Any) -> dict[str, Any]:
+    """What a ``ReRankStartEvent`` adds to a reranker span already started from its type."""
+    attrs: dict[str, Any] = {}
+    if as_str(model_name):
+        attrs[sc.GEN_AI_REQUEST_MODEL] = model_name
+    if as_int(top_n) is not None:
+        attrs[sc.OBS_RERANKER_TOP_N] = top_n
+    return attrs
 
 
 # ------------------------------------------------------------------------------ chains and tools

@@ -23,14 +23,14 @@ from llama_index.core.instrumentation.events.llm import (
     LLMCompletionStartEvent,
 )
 from llama_index.core.instrumentation.events.query import QueryStartEvent
-from llama_index.core.instrumentation.events.rerank import ReRankStartEvent
+from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.instrumentation.events.retrieval import RetrievalStartEvent
 from llama_index.core.instrumentation.events.synthesis import SynthesizeStartEvent
 from pydantic import PrivateAttr
 
 from obs_core import semconv as sc
 from obs_core.integration import guarded
-from obs_llamaindex._span_handler import ObsSpanHandler
+from obs_llamaindex._span_handler import ObsSpanHandler, private_tracker
 from obs_llamaindex._tracker import Tracker
 
 Route = Callable[[Tracker, Any], None]
@@ -63,7 +63,12 @@ def _retrieval_started(t: Tracker, e: Any) -> None:
 
 
 def _rerank_started(t: Tracker, e: Any) -> None:
-    t.rerank_started(e.span_id, model_name=e.model_name, top_n=e.top_n, query=e.query)
+    t.rerank_started(e.span_id, model_name=e.model_name, top_n=e.top_n, query=e.query,
+                     nodes=e.nodes)
+
+
+def _rerank_ended(t: Tracker, e: Any) -> None:
+    t.rerank_ended(e.span_id, e.nodes)
 
 
 def _query_started(t: Tracker, e: Any) -> None:
@@ -88,6 +93,7 @@ _ROUTES: dict[type, Route] = {
     EmbeddingStartEvent: _embedding_started,
     RetrievalStartEvent: _retrieval_started,
     ReRankStartEvent: _rerank_started,
+    ReRankEndEvent: _rerank_ended,
     QueryStartEvent: _query_started,
     SynthesizeStartEvent: _query_started,
     ExceptionEvent: _exception,
@@ -131,4 +137,4 @@ class ObsEventHandler(BaseEventHandler):
         if route is None:
             route = _route_for(type(event))
         if route is not None:
-            route(self._tracker, event)
+            route(private_tracker(self), event)

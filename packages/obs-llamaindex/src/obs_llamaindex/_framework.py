@@ -28,6 +28,8 @@ class Framework:
     embedding: tuple[type, ...]
     tool: tuple[type, ...]
     chat_engine: tuple[type, ...]
+    node_postprocessor: tuple[type, ...]
+    """Rerankers and other node postprocessors (``BaseNodePostprocessor``)."""
     workflow: tuple[type, ...]
     single_agent: tuple[type, ...]
     """``BaseWorkflowAgent``: FunctionAgent, ReActAgent, CodeActAgent... run as a workflow."""
@@ -86,6 +88,7 @@ def framework() -> Framework:
         embedding=_first(("llama_index.core.base.embeddings.base", "BaseEmbedding")),
         tool=_first(("llama_index.core.tools.types", "BaseTool")),
         chat_engine=_first(("llama_index.core.chat_engine.types", "BaseChatEngine")),
+        node_postprocessor=_first(("llama_index.core.postprocessor.types", "BaseNodePostprocessor")),
         workflow=_first(("llama_index.core.workflow", "Workflow"), ("workflows", "Workflow")),
         single_agent=_first((agents, "BaseWorkflowAgent")),
         multi_agent=_first((agents, "AgentWorkflow")),

@@ -28,6 +28,14 @@ _PROPAGATION_KEY = "obs.traceparent"
 _propagator = TraceContextTextMapPropagator()
 
 
+def private_tracker(handler: Any) -> Tracker:
+    """``handler._tracker`` without pydantic's ``__getattr__``: private attributes of a model
+    are found only after a failed normal lookup, which costs more than the rest of a dispatcher
+    callback. The private values live in a plain slot dictionary."""
+    tracker: Tracker = handler.__pydantic_private__["_tracker"]
+    return tracker
+
+
 class ObsSpanHandler(BaseSpanHandler[BaseSpan]):
     """Turns LlamaIndex dispatcher spans into obs runs (OpenTelemetry GenAI spans).
 
@@ -65,17 +73,17 @@ class ObsSpanHandler(BaseSpanHandler[BaseSpan]):
     def span_enter(self, id_: str, bound_args: inspect.BoundArguments, instance: Any | None = None,
                    parent_id: str | None = None, tags: dict[str, Any] | None = None,
                    **kwargs: Any) -> None:
-        self._tracker.enter(id_, instance, parent_id, bound_args)
+        private_tracker(self).enter(id_, instance, parent_id, bound_args)
 
     @guarded("llamaindex.span_exit")
     def span_exit(self, id_: str, bound_args: inspect.BoundArguments, instance: Any | None = None,
                   result: Any | None = None, **kwargs: Any) -> None:
-        self._tracker.exit(id_, result)
+        private_tracker(self).exit(id_, result)
 
     @guarded("llamaindex.span_drop")
     def span_drop(self, id_: str, bound_args: inspect.BoundArguments, instance: Any | None = None,
                   err: BaseException | None = None, **kwargs: Any) -> None:
-        self._tracker.drop(id_, err)
+        private_tracker(self).drop(id_, err)
 
     @guarded("llamaindex.close")
     def close(self) -> None:

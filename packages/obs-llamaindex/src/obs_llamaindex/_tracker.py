@@ -54,6 +54,7 @@ from obs_llamaindex._records import (
 
 _TOOL_METHODS = frozenset({"call", "acall", "__call__"})
 _CHAT_METHODS = frozenset({"chat", "achat", "stream_chat", "astream_chat"})
+_POSTPROCESS_METHODS = frozenset({"_postprocess_nodes", "_apostprocess_nodes"})
 _STREAM_METHODS = frozenset({"stream_chat", "astream_chat", "stream_complete", "astream_complete"})
 _ACTIVATED = frozenset({SpanKind.CHAIN, SpanKind.AGENT, SpanKind.TOOL, SpanKind.RETRIEVER,
                         SpanKind.EMBEDDING, SpanKind.RERANKER})
@@ -76,6 +77,9 @@ class Tracker:
         self._spans: dict[str, SpanRecord] = {}
         self._lock = threading.RLock()
         self._max_spans = max_spans
+        self._event_reranks: dict[str, str] = {}
+        """Dispatcher span id -> reranker run opened by a rerank event inside it (see
+        :meth:`rerank_started`)."""
 
     @property
     def tracked_span_count(self) -> int:
@@ -101,6 +105,8 @@ class Tracker:
             self._enter_tool(span, bound_args)
         elif method == "run" and isinstance(instance, fw.workflow):
             self._enter_workflow(span, bound_args)
+        elif method in _POSTPROCESS_METHODS and isinstance(instance, fw.node_postprocessor):
+            self._enter_postprocessor(span, bound_args)
         elif method in _CHAT_METHODS and isinstance(instance, fw.chat_engine):
             capture = self._capture
             self._start(span, lambda: attributes.chain_start(
@@ -112,6 +118,8 @@ class Tracker:
         if span is None:
             count_drop("llamaindex_exit_without_enter")
             return
+        if self._event_reranks:
+            self._abandon_event_rerank(span_id, "rerank_end_missing")
         if span.flow is not None and span.flow.span_id == span_id:
             self._finish_flow(span, result=result, error=None)
             return
@@ -156,6 +164,8 @@ class Tracker:
             count_drop("llamaindex_exit_without_enter")
             return
         err: BaseException | str = error if error is not None else "dropped"
+        if self._event_reranks:
+            self._abandon_event_rerank(span_id, err)
         control = isinstance(err, BaseException) and readers.is_control_flow(
             err, self._fw.control_flow, in_workflow=span.in_workflow)
         if span.flow is not None and span.flow.span_id == span_id:
@@ -228,13 +238,58 @@ class Tracker:
                 kind=SpanKind.RETRIEVER)
 
     def rerank_started(self, span_id: str | None, *, model_name: Any, top_n: Any,
-                       query: Any) -> None:
+                       query: Any, nodes: Any = None) -> None:
+        known = self._spans.get(span_id) if span_id is not None else None
+        if known is not None and known.kind is SpanKind.RERANKER:
+            # Started from its postprocessor type; the event may name the model more exactly.
+            details: dict[str, Any] = {}
+            with guard("llamaindex.rerank_details"):
+                details = attributes.rerank_details(model_name=model_name, top_n=top_n)
+            if details:
+                self.recorder.set_attributes(known.id, details)
+            return
+        if known is not None and known.state != PENDING:
+            self._start_event_rerank(known, model_name=model_name, top_n=top_n, query=query,
+                                     nodes=nodes)
+            return
         span = self._promotable(span_id, None)
         if span is not None:
             capture = self._capture
             self._start(span, lambda: attributes.rerank_start(
                 span.instance, model_name=model_name, top_n=top_n, query=query, capture=capture,
-                start_time_ns=span.start_ns), kind=SpanKind.RERANKER)
+                start_time_ns=span.start_ns, nodes=nodes), kind=SpanKind.RERANKER)
+
+    def rerank_ended(self, span_id: str | None, nodes: Any) -> None:
+        """Ends the run :meth:`_start_event_rerank` opened; a reranker run started from its own
+        span ends with that span instead."""
+        run_id = self._event_reranks.pop(span_id, None) if span_id is not None else None
+        if run_id is not None:
+            capture = self._capture
+            self.recorder.end(run_id, self._mapped(
+                lambda: attributes.retrieval_end(nodes, capture=capture)))
+
+    def _start_event_rerank(self, enclosing: SpanRecord, *, model_name: Any, top_n: Any,
+                            query: Any, nodes: Any) -> None:
+        """A rerank event inside a span that is already something else: a reranker whose
+        method LlamaIndex does not wrap in a span (the async ``_apostprocess_nodes`` overrides).
+        The run lives from this event to ``ReRankEndEvent``, as a child of the enclosing run."""
+        if enclosing.id in self._event_reranks:
+            return
+        run_id = f"{enclosing.id}/rerank"
+        capture = self._capture
+        start: RunStart | None = None
+        with guard("llamaindex.start_attributes"):
+            start = attributes.event_rerank_start(model_name=model_name, top_n=top_n,
+                                                  query=query, nodes=nodes, capture=capture)
+        self._event_reranks[enclosing.id] = run_id
+        self.recorder.start(run_id, enclosing.id, start or RunStart(kind=SpanKind.RERANKER,
+                                                                    name="reranker"))
+
+    def _abandon_event_rerank(self, span_id: str, error: BaseException | str) -> None:
+        """Its enclosing span ended before ``ReRankEndEvent``: the reranker raised."""
+        run_id = self._event_reranks.pop(span_id, None)
+        if run_id is not None:
+            self.recorder.error(run_id, error)
 
     def chain_started(self, span_id: str | None, query: Any) -> None:
         """A query engine or response synthesizer began (its start event names the query)."""
@@ -269,6 +324,17 @@ class Tracker:
             instance, call_id=call_id,
             inputs=readers.bound_inputs(bound_args, skip=skip) if capture else None,
             start_time_ns=span.start_ns), kind=SpanKind.TOOL)
+
+    def _enter_postprocessor(self, span: SpanRecord, bound_args: Any) -> None:
+        """A reranker or other node postprocessor: a reranker run from the moment it opens, so
+        the model calls it makes nest under it, whether or not it fires rerank events."""
+        ancestor = visible_ancestor(span)
+        if ancestor is not None and ancestor.instance is span.instance:
+            return  # the async entry point delegating to the sync one
+        capture, instance = self._capture, span.instance
+        self._start(span, lambda: attributes.postprocessor_start(
+            instance, bound_args=bound_args, capture=capture, start_time_ns=span.start_ns),
+            kind=SpanKind.RERANKER)
 
     def _tool_call_id(self, span: SpanRecord) -> str | None:
         node, depth = span.parent, 0

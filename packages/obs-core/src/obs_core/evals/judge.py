@@ -94,11 +94,13 @@ class _JudgeEvaluator(BaseEvaluator):
         return self.model.model_id
 
     def _scrub(self, text: str) -> str:
+        """Scrubbed, then cut to ``max_chars``: cutting first could split a value (half a card
+        number, an e-mail without its domain) so that no detector recognises what is sent."""
         if self._scrubber is None:
             from obs_core.payloads import Scrubber
 
             self._scrubber = Scrubber()
-        return self._scrubber.scrub(bounded(text, self.max_chars))
+        return bounded(self._scrubber.scrub(text), self.max_chars)
 
     def _usage(self) -> JudgeUsage:
         return JudgeUsage(model=self.model.model_id)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from opentelemetry import metrics
+from opentelemetry import metrics, trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.trace import NonRecordingSpan
 
 from obs_core._guard import guard
 from obs_core.metrics._cardinality import CardinalityGuard
@@ -53,13 +55,31 @@ class MetricsSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         with guard("metrics.on_end"):
-            facts = span_facts(span)
-            if facts is None:
-                return
-            self._instruments.record(facts)
-            for listener in self._listeners:
-                with guard("metrics.listener"):
-                    listener.on_span_facts(facts)
+            self._measure(span, None)
+
+    def on_end_deferred(self, span: ReadableSpan) -> None:
+        """:meth:`on_end` for a span that ended earlier on another thread: values are recorded
+        in a context carrying ``span``, so exemplars still point at it. Counter increments are
+        summed until :meth:`flush_counters`, which the caller runs after each batch."""
+        with guard("metrics.on_end"):
+            span_context = span.get_span_context()
+            ctx = (trace.set_span_in_context(NonRecordingSpan(span_context))
+                   if span_context is not None else None)
+            self._measure(span, ctx, batched=True)
+
+    def flush_counters(self) -> None:
+        """End of a deferred batch: add the counter increments :meth:`on_end_deferred` summed."""
+        with guard("metrics.flush"):
+            self._instruments.flush_counters()
+
+    def _measure(self, span: ReadableSpan, ctx: Context | None, *, batched: bool = False) -> None:
+        facts = span_facts(span)
+        if facts is None:
+            return
+        self._instruments.record(facts, ctx, batched=batched)
+        for listener in self._listeners:
+            with guard("metrics.listener"):
+                listener.on_span_facts(facts)
 
     def shutdown(self) -> None:
         return None

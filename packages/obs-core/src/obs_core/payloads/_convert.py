@@ -20,8 +20,11 @@ from obs_core.payloads.record import PayloadDocument, PayloadRecord, from_unix_n
 from obs_core.runs import FinishedRun
 from obs_core.spans import SpanKind
 
-CAPTURED_KINDS = frozenset({SpanKind.LLM, SpanKind.TOOL, SpanKind.RETRIEVER, SpanKind.EMBEDDING})
+CAPTURED_KINDS = frozenset({SpanKind.LLM, SpanKind.TOOL, SpanKind.RETRIEVER, SpanKind.RERANKER,
+                            SpanKind.EMBEDDING})
 """Runs whose payloads are worth keeping; chains and agents only repeat their children's."""
+_DOCUMENT_KINDS = frozenset({SpanKind.RETRIEVER, SpanKind.RERANKER})
+"""Runs whose results are documents: kept once, as documents with their scores."""
 
 _MAX_ITEMS = 1_000
 
@@ -90,7 +93,7 @@ def build_record(
         if end.documents is not None:
             documents = [clean(to_jsonable(d.model_dump(), max_items=_MAX_ITEMS))
                          for d in end.documents]
-        if end.outputs is not None and not (kind is SpanKind.RETRIEVER and end.documents):
+        if end.outputs is not None and not (kind in _DOCUMENT_KINDS and end.documents):
             raw_output = clean(to_jsonable(end.outputs, max_items=_MAX_ITEMS))
     error_message = clean(run.error_message) if run.error_message else None
     session_id = run.conversation_id

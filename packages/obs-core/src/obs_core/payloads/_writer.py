@@ -34,7 +34,8 @@ class PayloadWriter(Generic[T]):
     ``convert`` runs on the writer thread; returning ``None`` skips an item, raising drops it
     (``payload_convert_failed``). ``sinks`` (such as the event log) see every converted record
     once, whatever happens to the store. ``maintenance`` (the TTL purge) runs on the writer
-    thread right after start and then every ``maintenance_interval_s``.
+    thread right after start and then every ``maintenance_interval_s``. ``prepare`` runs once
+    when the thread starts (loading the scrubber's data before the first payload needs it).
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class PayloadWriter(Generic[T]):
         retry_max_s: float = 30.0,
         maintenance: Callable[[], object] | None = None,
         maintenance_interval_s: float = 3600.0,
+        prepare: Callable[[], object] | None = None,
         name: str = "obs-payload-writer",
     ) -> None:
         self._convert = convert
@@ -64,6 +66,7 @@ class PayloadWriter(Generic[T]):
         self._retry_max = retry_max_s
         self._maintenance = maintenance
         self._maintenance_interval = maintenance_interval_s
+        self._prepare = prepare
 
         self._cond = threading.Condition()
         self._queue: deque[T] = deque()
@@ -149,6 +152,11 @@ class PayloadWriter(Generic[T]):
     # -- writer thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        if self._prepare is not None:
+            try:
+                self._prepare()
+            except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs time later
+                _guard.report("payloads.prepare", exc)
         while True:
             items, stopping = self._take()
             if items:

@@ -35,13 +35,16 @@ logger = logging.getLogger("obs.payloads")
 
 
 class PayloadCapture:
-    """Records the payloads of model, tool, retriever and embedding runs (a
+    """Records the payloads of model, tool, retriever, reranker and embedding runs (a
     :class:`~obs_core.runs.RunObserver`).
 
     ``mode`` is ``redacted`` (every text passes ``scrubber`` first; a scrubber failure drops the
     record, it never falls back to raw text) or ``full``. Use :func:`build_capture` to get one
     from :class:`PayloadSettings`; the constructor is for wiring your own store.
     """
+
+    run_kinds = CAPTURED_KINDS
+    """The recorder only builds finished-run records for these kinds on our account."""
 
     def __init__(
         self,
@@ -84,6 +87,7 @@ class PayloadCapture:
             retry_max_s=retry_max_s,
             maintenance=self.purge_expired if ttl is not None else None,
             maintenance_interval_s=purge_interval_s,
+            prepare=getattr(scrubber, "warm_up", None) if mode == "redacted" else None,
         )
         _selfmetrics.register_gauge("payload_queue_depth", self._writer.queue_depth)
         _selfmetrics.register_gauge("payload_pending_records", self._writer.pending_count)
@@ -104,6 +108,13 @@ class PayloadCapture:
             run, mode=self._mode, hasher=self._hasher, limiter=self._limiter,
             scrubber=scrubbers.for_trace(run.trace_id) if scrubbers is not None else None,
         )
+
+    def scrubber_for_trace(self, trace_id: str) -> SupportsScrub | None:
+        """The scrubber this capture uses for ``trace_id``'s records (``None`` in ``full``
+        mode). Give it to the recorder as ``RecorderSettings.scrub_for_trace`` and content on
+        spans gets the same numbered placeholders as the stored records of the trace."""
+        scrubbers = self._scrubbers
+        return scrubbers.for_trace(trace_id) if scrubbers is not None else None
 
     @property
     def store_available(self) -> bool:

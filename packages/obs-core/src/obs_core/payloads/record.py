@@ -37,7 +37,7 @@ class _Record(BaseModel):
 
 
 class PayloadDocument(_Record):
-    """One retrieved document as the payload log keeps it."""
+    """One retrieved (or reranked) document as the payload log keeps it."""
 
     id: str | None = None
     score: float | None = None
@@ -47,7 +47,7 @@ class PayloadDocument(_Record):
 
 
 class PayloadRecord(_Record):
-    """The payloads of one model, tool, retriever or embedding run, keyed by its span.
+    """The payloads of one model, tool, retriever, reranker or embedding run, keyed by its span.
 
     ``(trace_id, span_id)`` is the identity: stores insert idempotently on it, so a batch
     retried after an outage never duplicates rows.
@@ -59,7 +59,8 @@ class PayloadRecord(_Record):
     """16 hex digits, as on the span."""
     parent_span_id: str | None = None
     kind: str
-    """``llm``, ``tool``, ``retriever`` or ``embedding`` (:class:`~obs_core.spans.SpanKind`)."""
+    """``llm``, ``tool``, ``retriever``, ``reranker`` or ``embedding``
+    (:class:`~obs_core.spans.SpanKind`)."""
     name: str
     model: str | None = None
     """Model that answered (response model), else the requested one."""
@@ -82,9 +83,10 @@ class PayloadRecord(_Record):
     capture: Literal["redacted", "full"] = "redacted"
     """The mode that wrote this record, so a reader knows whether to expect placeholders."""
     input: Any = None
-    """Messages, prompt, tool arguments or retrieval query (JSON-like)."""
+    """Messages, prompt, tool arguments, or retrieval / rerank query (JSON-like)."""
     output: Any = None
-    """Response messages or tool result. Retrievers put their results in ``documents``."""
+    """Response messages or tool result. Retrievers and rerankers put their results in
+    ``documents``."""
     documents: list[PayloadDocument] = Field(default_factory=list)
     embedding_input_count: int | None = None
     """Embedding runs keep how many texts were embedded, never the texts or vectors."""

@@ -13,8 +13,11 @@ or their label (``api_key=...``), not by entropy.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
@@ -65,6 +68,7 @@ _KIND_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _SURROGATES: Final = re.compile("[\ud800-\udfff]")
 _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _FAILED_KIND: Final = "REDACTED"
+_MAX_CACHED_TEXT: Final = 16_384
 
 
 class Scrubber:
@@ -132,6 +136,7 @@ class Scrubber:
         if max_depth < 1:
             raise ValueError("max_depth must be at least 1")
         self._max_depth = max_depth
+        self._known_texts = _KnownTexts() if on_findings is None else None
         self._presidio: PresidioDetector | None = None
         if use_presidio:
             if PresidioDetector.available():
@@ -146,8 +151,18 @@ class Scrubber:
         """Sorted, non-overlapping findings in ``text`` (after surrogate clean-up, which keeps
         offsets). If detection itself fails, one finding covers the whole text."""
         clean = _clean(text)
+        known = self._known_texts
+        digest = known.digest(clean) if known is not None else None
+        if digest is not None and known is not None:
+            spans = known.get(digest)
+            if spans is not None:
+                return [Finding(kind=kind, start=start, end=end, value=clean[start:end])
+                        for kind, start, end in spans]
         try:
-            return self._detect(clean)
+            found = self._detect(clean)
+            if digest is not None and known is not None:
+                known.add(digest, tuple((f.kind, f.start, f.end) for f in found))
+            return found
         except Exception as exc:  # the scrubber must contain its own failures
             _guard.report("payloads.scrubber", exc)
             if _guard.is_strict():
@@ -236,10 +251,45 @@ class Scrubber:
             _guard.report("payloads.scrubber.on_findings", exc)
             return settled
 
+    def warm_up(self) -> None:
+        """Load the detectors' data (the name lists) now rather than on the first text; the
+        payload writer calls this when its thread starts."""
+        self._detect("Warm up: Jane Doe, jane@example.org")
+
     def _allowed(self, value: str) -> bool:
         if value.strip().casefold() in self._allow:
             return True
         return any(p.fullmatch(value) for p in self._allow_patterns)
+
+
+class _KnownTexts:
+    """Where the findings are in texts seen recently, so that text repeated run after run
+    (system prompts, templates, retrieved documents, roles, tool names) is scanned once.
+    Detection is a pure function of the text when no ``on_findings`` hook is set, and its
+    findings are always ``text[start:end]``, so only the kind and offsets are kept, under a
+    keyed 128-bit digest of the text (per-process random key): the cache holds neither the
+    texts nor what was found in them. The most recent ``max_entries`` texts are kept."""
+
+    def __init__(self, max_entries: int = 2048) -> None:
+        self._key = os.urandom(16)
+        self._max = max_entries
+        self._spans: dict[bytes, tuple[tuple[str, int, int], ...]] = {}
+        self._lock = threading.Lock()
+
+    def digest(self, text: str) -> bytes | None:
+        if len(text) > _MAX_CACHED_TEXT:
+            return None  # long texts are rarely repeated verbatim; hashing them is wasted work
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=self._key,
+                               digest_size=16).digest()
+
+    def get(self, digest: bytes) -> tuple[tuple[str, int, int], ...] | None:
+        return self._spans.get(digest)
+
+    def add(self, digest: bytes, spans: tuple[tuple[str, int, int], ...]) -> None:
+        with self._lock:
+            if len(self._spans) >= self._max:
+                del self._spans[next(iter(self._spans))]
+            self._spans[digest] = spans
 
 
 class ScrubSession:

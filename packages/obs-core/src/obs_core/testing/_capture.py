@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from obs_core import semconv as sc
+from obs_core._deferred import drain_all
 from obs_core.testing._metric_points import DataPoint, PointTotals
 
 _AGENT_FACTS = (sc.OBS_AGENT_STEP_COUNT, sc.OBS_AGENT_STEP_LIMIT,
@@ -159,11 +160,13 @@ class SpanCapture:
     def metric_points(self, name: str) -> list[DataPoint]:
         """Points of metric ``name``, one per attribute set, totalled since the last clear
         (gauges: the latest value)."""
+        drain_all()  # span-derived metrics are recorded off the callback thread
         self._totals.add(self.metric_reader.get_metrics_data())
         return self._totals.points(name)
 
     def metric_names(self) -> list[str]:
         """Names of the metrics recorded since the last clear."""
+        drain_all()
         self._totals.add(self.metric_reader.get_metrics_data())
         return self._totals.names()
 
@@ -172,6 +175,7 @@ class SpanCapture:
     def clear(self) -> None:
         """Forget the spans and metric values captured so far."""
         self.span_exporter.clear()
+        drain_all()
         self.metric_reader.get_metrics_data()
         self._totals.clear()
 

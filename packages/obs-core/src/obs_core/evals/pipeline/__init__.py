@@ -100,7 +100,9 @@ class EvaluationSettings:
     queue_table: str = "obs_eval_jobs"
     queue_schema: str | None = None
     scrubber: SupportsScrubValue | None = None
-    """The shared scrubber; samples are scrubbed before they go to PostgreSQL."""
+    """The shared scrubber; every sampled trace is scrubbed with it before an evaluator sees it
+    or it goes to PostgreSQL (``None`` outside ``configure()``: a default
+    :class:`~obs_core.payloads.Scrubber`)."""
 
     def __post_init__(self) -> None:
         names = [e.name for e in self.evaluators]
@@ -154,6 +156,11 @@ def build_pipeline(
     engine) receive every result's facts through :class:`~obs_core.metrics.EvaluationMetrics`."""
     collector = TraceCollector(max_open_traces=settings.max_open_traces,
                                max_runs_per_trace=settings.max_runs_per_trace)
+    scrubber = settings.scrubber
+    if scrubber is None:
+        from obs_core.payloads import Scrubber
+
+        scrubber = Scrubber()
     names = [e.name for e in settings.evaluators]
     if settings.dsn is not None and settings.remote_evaluators:
         names = list(dict.fromkeys(settings.remote_evaluators))
@@ -161,11 +168,6 @@ def build_pipeline(
         remote = PostgresEvalQueue(settings.dsn, table=settings.queue_table,
                                    schema=settings.queue_schema)
         remote.create()
-        scrubber = settings.scrubber
-        if scrubber is None:
-            from obs_core.payloads import Scrubber
-
-            scrubber = Scrubber()
         return EvaluationPipeline(evaluator_names=names, sampling=settings.sampling(),
                                   collector=collector, remote=remote, scrub=scrubber,
                                   inbox_size=settings.inbox_size)
@@ -174,4 +176,5 @@ def build_pipeline(
                           evaluation_listeners=evaluation_listeners)
     pool = WorkerPool(runner, workers=settings.workers, queue_size=settings.queue_size)
     return EvaluationPipeline(evaluator_names=names, sampling=settings.sampling(),
-                              collector=collector, pool=pool, inbox_size=settings.inbox_size)
+                              collector=collector, pool=pool, scrub=scrubber,
+                              inbox_size=settings.inbox_size)

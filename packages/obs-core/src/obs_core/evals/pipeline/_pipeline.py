@@ -6,6 +6,10 @@ over costs the application a few microseconds (see ``benchmarks/bench_eval_hando
 dispatcher thread groups runs by trace, builds the sample when the root ends, samples per
 evaluator and hands (trace, evaluator) jobs to the worker threads, or, with a DSN, inserts the
 trace into the PostgreSQL queue that ``obs eval-worker`` processes drain.
+
+Samples are built from the runs' raw inputs and outputs, so the dispatcher scrubs each sampled
+job with the shared scrubber before any evaluator sees it: evaluators may send their text out
+(a judge's chat request, an embeddings request), and only scrubbed text may leave the process.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ _IDLE_WAIT_S = 0.05
 
 
 class SupportsScrubValue(Protocol):
-    """What the pipeline needs from the shared scrubber (:class:`obs_core.payloads.Scrubber`)."""
+    """What the pipeline needs from the shared scrubber (:class:`obs_core.payloads.Scrubber`).
+    A scrubber that also has ``session()`` (returning an object with ``scrub``) gets one session
+    per job, so a value repeated across question, answer and contexts keeps one placeholder."""
 
     def scrub(self, text: str) -> str: ...
 
@@ -139,6 +145,7 @@ class EvaluationPipeline:
                 job = self._plan(runs)
                 if job is None:
                     continue
+                job = self._scrubbed(job)
                 if self.pool is not None:
                     for name in job.evaluators:
                         self.pool.submit(job, name)
@@ -159,13 +166,17 @@ class EvaluationPipeline:
 
     def _send_remote(self, remote: PostgresEvalQueue, jobs: list[EvalJob]) -> None:
         try:
-            remote.enqueue([self._scrubbed(job) for job in jobs])
+            remote.enqueue(jobs)
         except (ConnectionError, OSError) as exc:
             _selfmetrics.count_drop("evaluation_remote_unavailable", len(jobs))
             logger.warning("could not enqueue %d evaluation jobs: %s", len(jobs), exc)
 
     def _scrubbed(self, job: EvalJob) -> EvalJob:
-        scrub: Callable[[str], str] = self._scrub.scrub if self._scrub is not None else _identity
+        if self._scrub is None:
+            return job
+        make_session = getattr(self._scrub, "session", None)
+        scrubber = make_session() if callable(make_session) else self._scrub
+        scrub: Callable[[str], str] = scrubber.scrub
         sample = job.sample.model_copy(update={
             "input": scrub(job.sample.input),
             "output": scrub(job.sample.output),
@@ -173,8 +184,3 @@ class EvaluationPipeline:
             "samples": [scrub(s) for s in job.sample.samples],
         })
         return replace(job, sample=sample)
-
-
-def _identity(text: str) -> str:
-    return text
-
