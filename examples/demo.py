@@ -37,7 +37,7 @@ def framework_free_agent(server: ScriptedOpenAIServer) -> None:
                 break
             messages.append(message.model_dump(exclude_none=True))
             for call in message.tool_calls:
-                with obs_core.tool_call("get_weather", arguments=call.function.arguments,  # type: ignore[union-attr]
+                with obs_core.tool_call("get_weather", arguments=call.function.arguments,
                                         call_id=call.id) as tool:
                     result = {"city": "Lisbon", "temp_c": 23}
                     tool.set_result(result)
@@ -59,13 +59,13 @@ def langchain_apps(server: ScriptedOpenAIServer) -> None:
 
     handler = ObsCallbackHandler()
     embeddings = OpenAIEmbeddings(model="text-embedding-3-small", base_url=server.base_url,
-                                  api_key=API_KEY, check_embedding_ctx_length=False)  # type: ignore[arg-type]
+                                  api_key=API_KEY, check_embedding_ctx_length=False)  # type: ignore[call-arg]
     store = InMemoryVectorStore.from_texts(
         ["obs turns every LangChain run into OpenTelemetry spans.",
          "Agent spans record step counts and whether the iteration limit was hit.",
          "Payloads are scrubbed of personal data before they are stored."],
         embeddings)
-    llm = ChatOpenAI(model="gpt-4o-mini", base_url=server.base_url, api_key=API_KEY)  # type: ignore[arg-type]
+    llm = ChatOpenAI(model="gpt-4o-mini", base_url=server.base_url, api_key=API_KEY)
     prompt = ChatPromptTemplate.from_template("Answer from the context.\n{context}\nQ: {question}")
     rag = ({"context": store.as_retriever(search_kwargs={"k": 2}), "question": RunnablePassthrough()}
            | prompt | llm | StrOutputParser())

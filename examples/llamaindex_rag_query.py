@@ -12,7 +12,7 @@ Run: python examples/llamaindex_rag_query.py
 from __future__ import annotations
 
 from llama_index.core import Document, VectorStoreIndex
-from llama_index.embeddings.openai import OpenAIEmbedding  # type: ignore[import-untyped]
+from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
 
 import obs_llamaindex

@@ -29,7 +29,7 @@ def _isolated_context() -> Iterator[None]:
     token = otel_context.attach(otel_context.Context())
     yield
     try:
-        token.var.reset(token)  # type: ignore[attr-defined]
+        token.var.reset(token)
     except ValueError:
         pass
     langchain_integration = sys.modules.get("obs_langchain")

@@ -769,7 +769,7 @@ def test_llama_index_openai_llm_chats_against_the_server(server: ScriptedOpenAIS
 def test_llama_index_openai_embedding_gets_the_scripted_vector(
     server: ScriptedOpenAIServer,
 ) -> None:
-    from llama_index.embeddings.openai import (  # type: ignore[import-untyped]
+    from llama_index.embeddings.openai import (
         OpenAIEmbedding,
     )
 

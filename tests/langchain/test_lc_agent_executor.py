@@ -19,7 +19,7 @@ from obs_core.testing import RecordedRequest, ScriptedOpenAIServer, ScriptedRepl
 from obs_langchain import ObsCallbackHandler
 
 if TYPE_CHECKING:
-    from conftest import Checks
+    from _langchain_checks import Checks
 
 CHAT_SPAN = "chat gpt-4o-mini"
 AGENT_SPAN = "invoke_agent AgentExecutor"

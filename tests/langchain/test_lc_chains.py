@@ -22,7 +22,7 @@ from obs_core.testing import ScriptedOpenAIServer, ScriptedReply, SpanCapture
 from obs_langchain import ObsCallbackHandler
 
 if TYPE_CHECKING:
-    from conftest import Checks
+    from _langchain_checks import Checks
 
 MODEL = "gpt-4o-mini"
 CHAT_SPAN = f"chat {MODEL}"

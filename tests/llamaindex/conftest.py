@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from llama_index.embeddings.openai import OpenAIEmbedding  # type: ignore[import-untyped] # no py.typed
+from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
 
 import obs_llamaindex

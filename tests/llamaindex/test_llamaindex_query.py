@@ -6,7 +6,7 @@ import asyncio
 
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.base.response.schema import StreamingResponse
-from llama_index.embeddings.openai import OpenAIEmbedding  # type: ignore[import-untyped] # no py.typed
+from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
 
 import obs_llamaindex
