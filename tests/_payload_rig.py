@@ -69,6 +69,23 @@ class PayloadRig:
     def by_span(self) -> dict[tuple[str, str], PayloadRecord]:
         return {(r.trace_id, r.span_id): r for r in self.records()}
 
+    def tags_by_trace(self) -> list[set[tuple[str | None, str | None, str | None]]]:
+        """Per trace, the distinct ``(session_id, user_cohort, pipeline_version)`` of its
+        records, in a stable order: one tuple per trace means the tags covered the whole run."""
+        tags: dict[str, set[tuple[str | None, str | None, str | None]]] = {}
+        for record in self.records():
+            tags.setdefault(record.trace_id, set()).add(
+                (record.session_id, record.user_cohort, record.pipeline_version))
+        return sorted(tags.values(), key=str)
+
+    def first_prompt_hashes(self) -> list[str | None]:
+        """The prompt hash of each trace's first model call, traces in the order they ran."""
+        first_calls: dict[str, PayloadRecord] = {}
+        for record in self.records():
+            if record.kind == "llm":
+                first_calls.setdefault(record.trace_id, record)
+        return [r.prompt_hash for r in first_calls.values()]
+
     def stored_bytes(self) -> str:
         """Everything the store holds, as text: the SQLite file, or the table dumped as JSON."""
         self.flush()
@@ -82,6 +99,17 @@ class PayloadRig:
             rows = conn.execute(
                 f'SELECT row_to_json(t)::text FROM "{self.schema}".obs_payloads t').fetchall()
         return "\n".join(str(r[0]) for r in rows)
+
+
+def assert_keyed_hashes(same: str | None, repeated: str | None, other: str | None,
+                        with_other_secret: str | None) -> None:
+    """The same prompt hashes alike, another prompt differently, and another installation's
+    secret gives the same prompt another hash (so a hash cannot be matched across installations
+    or reversed by hashing guesses without the secret)."""
+    assert same is not None
+    assert same == repeated
+    assert other != same
+    assert with_other_secret != same
 
 
 def span_key(span: ReadableSpan) -> tuple[str, str]:

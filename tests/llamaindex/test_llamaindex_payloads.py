@@ -31,7 +31,15 @@ from opentelemetry.trace import StatusCode
 from pydantic import ValidationError
 
 import obs_llamaindex
-from _payload_rig import OTHER_SECRET, PayloadRig, StoreKind, payload_rig, span_key, spans_of_kinds
+from _payload_rig import (
+    OTHER_SECRET,
+    PayloadRig,
+    StoreKind,
+    assert_keyed_hashes,
+    payload_rig,
+    span_key,
+    spans_of_kinds,
+)
 from core.payloads.payload_factories import PLANTED, PLANTED_CARD, PLANTED_EMAIL, PLANTED_KEY
 from llamaindex._support import attrs, of_kind
 from obs_core import semconv as sc
@@ -196,14 +204,11 @@ async def test_session_tags_every_record_of_its_run_and_configure_defaults_tag_t
                            user_cohort="beta", pipeline_version="rag-v2")
         await _run_support_agent(index, llm, server)
         records = rig.records()
+        tags = rig.tags_by_trace()
         in_session = rig.reader.search(session_id="sess-42")
 
-    tags: dict[str, set[tuple[str | None, str | None, str | None]]] = {}
-    for record in records:
-        tags.setdefault(record.trace_id, set()).add(
-            (record.session_id, record.user_cohort, record.pipeline_version))
-    assert sorted(tags.values(), key=str) == sorted(
-        [{("sess-42", "beta", "rag-v2")}, {(None, "control", "rag-v1")}], key=str)
+    assert tags == sorted([{("sess-42", "beta", "rag-v2")}, {(None, "control", "rag-v1")}],
+                          key=str)
     assert {r.span_id for r in in_session} == {
         r.span_id for r in records if r.session_id == "sess-42"}
 
@@ -217,19 +222,12 @@ async def test_identical_prompts_share_a_keyed_hash_that_another_secret_changes(
             await _run_support_agent(index, llm, server)
             await _run_support_agent(index, llm, server)
             await _run_support_agent(index, llm, server, question="Do gift cards expire?")
-            first_calls: dict[str, PayloadRecord] = {}
-            for record in rig.records():
-                if record.kind == "llm":
-                    first_calls.setdefault(record.trace_id, record)
-        return [r.prompt_hash for r in first_calls.values()]
+            return rig.first_prompt_hashes()
 
     same, repeated, other = await hashes()
     [again, _, _] = await hashes(secret=OTHER_SECRET)
 
-    assert same is not None
-    assert same == repeated
-    assert other != same
-    assert again != same
+    assert_keyed_hashes(same, repeated, other, with_other_secret=again)
 
 
 # ------------------------------------------------------------------------------ capture modes
