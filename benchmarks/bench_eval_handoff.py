@@ -6,13 +6,22 @@ the dispatcher); the target is a median at or under 5 µs. The evaluator behind 
 sleeps 50 ms per trace, so the measurement also shows that a slow judge does not leak into the
 hand-off. Evaluations that do not fit the job queue are dropped and counted, which is part of the
 contract; the drop counts are printed.
+
+With ``--throughput-s S`` it then measures application throughput: an LCEL chain traced by obs
+with ``configure()`` defaults, run for ``S`` seconds with no evaluation configured and with an
+evaluator that takes 500 ms on every trace (sample rate 1), and with one that returns at once
+(the pipeline's own cost), alternated over ``--rounds`` rounds; the medians of runs per second
+are compared.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import tempfile
 import time
+from collections.abc import Callable
 
 from obs_core._selfmetrics import snapshot
 from obs_core.evals import BaseEvaluator, EvalResult, EvalSample
@@ -54,9 +63,76 @@ def _trace(index: int) -> list[FinishedRun]:
     ]
 
 
+class _WaitingEvaluator(BaseEvaluator):
+    """An evaluator that only waits (a remote judge's latency, no CPU)."""
+
+    default_name = "waiting"
+    base_version = "1"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(threshold=0.5)
+        self.seconds = seconds
+
+    def _evaluate(self, sample: EvalSample) -> EvalResult:
+        time.sleep(self.seconds)
+        return self._result(score=1.0, explanation="fine")
+
+
+def _runs_per_second(run: Callable[[], object], seconds: float) -> float:
+    for _ in range(20):
+        run()
+    count = 0
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        run()
+        count += 1
+    return count / elapsed
+
+
+def _throughput(seconds: float, rounds: int) -> None:
+    import obs_core
+    from _workloads import WORKLOADS
+    from obs_langchain import ObsCallbackHandler
+
+    # The instant evaluator separates the pipeline's own cost (finished-run records for every
+    # run, grouping, scrubbing each sample) from the evaluator's latency.
+    delays = {"none": None, "instant evaluator": 0.0, "500 ms evaluator": 0.5}
+    rates: dict[str, list[float]] = {label: [] for label in delays}
+    dropped: dict[str, int] = {}
+    for _ in range(rounds):
+        for label in rates:
+            with tempfile.TemporaryDirectory() as data_dir:
+                os.environ["OBS_DATA_DIR"] = data_dir
+                delay = delays[label]
+                evaluation = (EvaluationSettings(evaluators=[_WaitingEvaluator(delay)],
+                                                 sample_rate=1.0)
+                              if delay is not None else None)
+                before = dict(snapshot()["dropped"])
+                obs_core.configure(evaluation=evaluation)
+                run = WORKLOADS["lc-lcel"].build([ObsCallbackHandler()])
+                rates[label].append(_runs_per_second(run, seconds))
+                obs_core.shutdown(timeout_s=1.0)
+                for key, value in snapshot()["dropped"].items():
+                    dropped[key] = dropped.get(key, 0) + value - before.get(key, 0)
+    none = statistics.median(rates["none"])
+    instant = statistics.median(rates["instant evaluator"])
+    slow = statistics.median(rates["500 ms evaluator"])
+    print(f"\napplication throughput, lc-lcel with configure() defaults, {rounds} x {seconds:g} s each")
+    print(f"{'evaluation':<20}{'runs/s (median)':>16}{'rounds':>30}")
+    for label, values in rates.items():
+        print(f"{label:<20}{statistics.median(values):>16.0f}   "
+              f"{', '.join(f'{v:.0f}' for v in values):>27}")
+    print(f"500 ms evaluator / none: {slow / none:.2f}; instant evaluator / none: "
+          f"{instant / none:.2f}; 500 ms / instant: {slow / instant:.2f}")
+    print(f"dropped (counted): {dict(sorted(dropped.items()))}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20_000, help="traces to hand over")
+    parser.add_argument("--throughput-s", type=float, default=0.0,
+                        help="seconds per throughput measurement (0: skip)")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds")
     args = parser.parse_args()
     # The inbox holds every run, so this measures the append itself; in production a burst
     # beyond ``inbox_size`` is dropped and counted instead.
@@ -85,6 +161,8 @@ def main() -> None:
           f"{drained_s:.2f} s after the last hand-off")
     dropped = snapshot()["dropped"]
     print(f"dropped (counted): {dict(sorted(dropped.items()))}")
+    if args.throughput_s > 0:
+        _throughput(args.throughput_s, args.rounds)
 
 
 if __name__ == "__main__":

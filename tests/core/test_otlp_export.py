@@ -102,4 +102,7 @@ def test_unreachable_endpoint_never_blocks_or_raises_into_the_caller() -> None:
         assert time.perf_counter() - started < 2.0
     finally:
         obs_core.shutdown(timeout_s=1)
-    assert obs_core.self_metrics()["dropped"].get("export_failed.otlp", 0) >= 1
+    dropped = obs_core.self_metrics()["dropped"]
+    # Still retrying when shutdown's deadline passed (export_shutdown) or given up by the
+    # exporter (export_failed): either way every span is counted, none silently lost.
+    assert sum(n for reason, n in dropped.items() if reason.endswith(".otlp")) == 100

@@ -22,6 +22,7 @@ from core.payloads.payload_factories import (
     make_capture,
     make_run,
     raw_bytes,
+    span_id,
     trace_id,
 )
 from obs_core import self_metrics
@@ -93,8 +94,11 @@ def test_placeholders_are_numbered_consistently_within_a_trace(tmp_path: Path) -
     capture = make_capture(store)
     other_email = "bertrand.nilsen@example.net"
     first, second = trace_id(), trace_id()
-    capture.on_run_end(make_run(trace=first, inputs=f"from {PLANTED_EMAIL} to {other_email}"))
-    capture.on_run_end(make_run(SpanKind.TOOL, trace=first, inputs={"to": other_email}))
+    agent = span_id()  # the trace's root, still running
+    capture.on_run_end(make_run(trace=first, parent=agent,
+                                inputs=f"from {PLANTED_EMAIL} to {other_email}"))
+    capture.on_run_end(make_run(SpanKind.TOOL, trace=first, parent=agent,
+                                inputs={"to": other_email}))
     capture.on_run_end(make_run(trace=second, inputs=f"cc {other_email}"))
     assert capture.flush(5)
     llm, tool = store.get_trace(first)

@@ -100,18 +100,22 @@ class DeferredWork:
         thread.start()
 
     def _loop(self) -> None:
+        idle_rounds = 0
         while True:
-            self._wake.wait(self._interval)
+            # Batching by time keeps the callback side free of wake-up calls; an idle worker
+            # backs off to a second so a quiet process is not woken ten times a second.
+            self._wake.wait(self._interval if idle_rounds < 10 else 1.0)
             self._wake.clear()
-            self._run_all()
+            idle_rounds = 0 if self._run_all() else idle_rounds + 1
 
-    def _run_all(self) -> None:
+    def _run_all(self) -> bool:
+        """Run everything queued; whether there was anything."""
         queue = self._queue
+        ran = False
         with self._idle:
             self._busy = True
         try:
             with self._run_lock:  # one runner at a time, so batch consumers see one thread
-                ran = False
                 while queue:
                     fn, arg = queue.popleft()
                     ran = True
@@ -127,6 +131,7 @@ class DeferredWork:
             with self._idle:
                 self._busy = False
                 self._idle.notify_all()
+        return ran
 
     def _after_fork(self) -> None:
         """In a fork child the worker thread does not exist: start a new one on demand."""

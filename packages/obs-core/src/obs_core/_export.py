@@ -100,9 +100,7 @@ class BoundedExportProcessor(SpanProcessor):
         deadline = time.monotonic() + timeout_s
         self.force_flush(timeout_millis=int(timeout_s * 1000))
         self._closed = True
-        with guard(f"export.{self.name}.shutdown"):
-            self.exporter.shutdown()  # OTLP exporters abandon their retries on this
-        try:
+        try:  # spans that ended during the flush are still exported, within the deadline
             self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
         except queue.Full:
             pass
@@ -112,6 +110,8 @@ class BoundedExportProcessor(SpanProcessor):
             # from the queue and exits at its next step.
             self._abandoned = True
             left, self._held = self._held, 0
+        with guard(f"export.{self.name}.shutdown"):
+            self.exporter.shutdown()  # an OTLP exporter abandons its retries on this
         while True:
             try:
                 item = self._queue.get_nowait()

@@ -13,7 +13,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import ParamSpec, TypeVar
 
@@ -85,7 +84,7 @@ _MAX_GUARDS = 4096
 names dynamically from growing the cache without limit."""
 
 
-def guard(where: str) -> AbstractContextManager[None]:
+def guard(where: str) -> _Guard:
     """Contain any ``Exception`` raised inside the block."""
     found = _guards.get(where)
     if found is None:

@@ -49,6 +49,9 @@ from obs_core.spans import AgentSummary, SpanKind
 logger = logging.getLogger("obs.recorder")
 
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.1"
+_ENDED_MEMORY = 1024
+"""Ended run ids remembered to tell a double end from an end without start (the drop's name
+only); a few traces' worth is enough, and each id held is memory a long-lived process keeps."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -350,7 +353,7 @@ class Recorder:
                 _selfmetrics.count_drop("double_end" if run_id in self._ended else "end_without_start")
                 return
             self._ended[run_id] = None
-            if len(self._ended) > 4096:
+            if len(self._ended) > _ENDED_MEMORY:
                 self._ended.popitem(last=False)
             duration = time.perf_counter() - run.started
             if end is not None and end.end_time_ns is not None and run.start.start_time_ns:

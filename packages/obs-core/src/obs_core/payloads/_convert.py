@@ -39,11 +39,13 @@ class SupportsScrub(Protocol):
 
 class TraceScrubbers:
     """One scrub session per trace, so ``<EMAIL_1>`` means the same address in every record of
-    a trace. Sessions of the most recent ``max_traces`` traces are kept; a trace whose runs end
-    further apart than that starts numbering afresh, which stays correct, only less linked.
+    a trace. A session is released when its trace's root run has been converted (the root ends
+    last); besides, only the sessions of the most recent ``max_traces`` traces are kept, for
+    traces whose root never ends here. A trace whose runs end further apart than that starts
+    numbering afresh, which stays correct, only less linked.
     """
 
-    def __init__(self, scrubber: SupportsScrub, *, max_traces: int = 1024) -> None:
+    def __init__(self, scrubber: SupportsScrub, *, max_traces: int = 256) -> None:
         self._scrubber = scrubber
         self._max = max_traces
         self._sessions: OrderedDict[str, SupportsScrub] = OrderedDict()
@@ -63,6 +65,14 @@ class TraceScrubbers:
             else:
                 self._sessions.move_to_end(trace_id)
             return session
+
+    def release(self, trace_id: str) -> None:
+        """Forget ``trace_id``'s session: its trace has ended."""
+        with self._lock:
+            self._sessions.pop(trace_id, None)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
 
 
 def build_record(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from obs_core._paths import ensure_private_dir
+from obs_core._sqlite_batch import insert_rows
 from obs_core.payloads import _rows
 from obs_core.payloads.record import PayloadRecord, to_unix_ns
 from obs_core.payloads.store import PayloadStoreUnavailable, PurgeResult
@@ -73,15 +74,13 @@ class SQLitePayloadStore:
         if not records:
             return 0
         rows = [_rows.row(r, to_unix_ns(r.timestamp)) for r in records]
-        placeholders = ", ".join("?" for _ in _rows.COLUMNS)
-        sql = (f"INSERT OR IGNORE INTO payloads ({', '.join(_rows.COLUMNS)}) "
-               f"VALUES ({placeholders})")
+        head = f"INSERT OR IGNORE INTO payloads ({', '.join(_rows.COLUMNS)})"
         with self._lock:
             conn = self._connection()
             try:
                 before = conn.total_changes
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(sql, rows)
+                insert_rows(conn, head, rows)
                 conn.execute("COMMIT")
                 return conn.total_changes - before
             except sqlite3.OperationalError as exc:

@@ -104,10 +104,17 @@ class PayloadCapture:
         """The record for ``run``: what the writer thread stores, callable directly by tools
         and tests. Records of one trace share numbered placeholders (``<EMAIL_1>``)."""
         scrubbers = self._scrubbers
-        return build_record(
-            run, mode=self._mode, hasher=self._hasher, limiter=self._limiter,
-            scrubber=scrubbers.for_trace(run.trace_id) if scrubbers is not None else None,
-        )
+        if scrubbers is None:
+            return build_record(run, mode=self._mode, hasher=self._hasher,
+                                limiter=self._limiter, scrubber=None)
+        try:
+            return build_record(run, mode=self._mode, hasher=self._hasher,
+                                limiter=self._limiter, scrubber=scrubbers.for_trace(run.trace_id))
+        finally:
+            if run.is_root and run.parent_span_id is None:
+                # The trace itself is over (not just obs's part of someone else's trace): its
+                # placeholder numbering is no longer needed.
+                scrubbers.release(run.trace_id)
 
     def scrubber_for_trace(self, trace_id: str) -> SupportsScrub | None:
         """The scrubber this capture uses for ``trace_id``'s records (``None`` in ``full``
@@ -115,6 +122,12 @@ class PayloadCapture:
         spans gets the same numbered placeholders as the stored records of the trace."""
         scrubbers = self._scrubbers
         return scrubbers.for_trace(trace_id) if scrubbers is not None else None
+
+    @property
+    def trace_sessions(self) -> int:
+        """Per-trace scrub sessions held now: released when a trace's root is converted,
+        bounded for traces whose root is not a captured kind."""
+        return len(self._scrubbers) if self._scrubbers is not None else 0
 
     @property
     def store_available(self) -> bool:

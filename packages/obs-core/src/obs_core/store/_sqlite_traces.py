@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from obs_core._sqlite_batch import insert_rows
 from obs_core.spans import SpanKind, SpanRecord
 from obs_core.store._facts import span_facts
 from obs_core.store._schema import TRACE_SCOPED_TABLES
@@ -30,13 +31,16 @@ from obs_core.store.traces import (
 
 _MAX_IDLE_CONNECTIONS: Final = 4
 
-_UPSERT_SPAN: Final = """
+# Spans are upserted a batch per statement (see obs_core._sqlite_batch): the head, the rows,
+# then the conflict clause.
+_UPSERT_SPAN_HEAD: Final = """
 INSERT INTO spans (
     trace_id, span_id, parent_span_id, name, kind, start_time_ns, end_time_ns, status,
     is_obs_root, is_error, input_tokens, output_tokens, cost_usd, model, agent_steps,
     agent_step_limit, agent_limit_hit, session_id, pipeline_version, service_name,
     status_message, attributes, events
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+)"""
+_UPSERT_SPAN_TAIL: Final = """
 ON CONFLICT (trace_id, span_id) DO UPDATE SET
     parent_span_id = excluded.parent_span_id, name = excluded.name, kind = excluded.kind,
     start_time_ns = excluded.start_time_ns, end_time_ns = excluded.end_time_ns,
@@ -174,10 +178,8 @@ class SQLiteTraceStore:
             model_rows.extend((record.trace_id, name) for name in facts.model_names)
         trace_ids = list(dict.fromkeys(record.trace_id for record in records))
         with self._write_lock, self._borrow() as conn, _transaction(conn):
-            conn.executemany(_UPSERT_SPAN, span_rows)
-            conn.executemany(
-                "INSERT OR IGNORE INTO trace_models (trace_id, model) VALUES (?, ?)", model_rows
-            )
+            insert_rows(conn, _UPSERT_SPAN_HEAD, span_rows, _UPSERT_SPAN_TAIL)
+            insert_rows(conn, "INSERT OR IGNORE INTO trace_models (trace_id, model)", model_rows)
             conn.execute(_REFRESH_SUMMARIES, (json.dumps(trace_ids),))
 
     def purge(self, older_than_ns: int) -> int:
