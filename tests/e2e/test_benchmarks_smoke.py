@@ -22,7 +22,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, A
     done = subprocess.run(
         [sys.executable, str(RUN), "--workloads", "lc-lcel", "--modes", "obs-minimal",
          "--rounds", "1", "--budget-s", "0.05", "--warmup", "1", "--rss-runs", "0",
-         "--profile", "never", "--output", str(results), "--json", str(raw)],
+         "--rss-agent-runs", "0", "--profile", "never", "--output", str(results), "--json", str(raw)],
         capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     return results.read_text(encoding="utf-8"), json.loads(raw.read_text()), done.stdout
@@ -51,3 +51,37 @@ def test_headline_table_is_printed(tiny_run: tuple[str, dict[str, Any], str]) ->
     _, _, stdout = tiny_run
     assert "| workload | baseline CPU µs/run |" in stdout
     assert "| lc-lcel |" in stdout
+
+
+def test_results_file_keeps_the_side_benchmark_figures(
+        tiny_run: tuple[str, dict[str, Any], str]) -> None:
+    text, _, _ = tiny_run
+    for section in ("## Evaluation hand-off", "## Scrubber", "## Payload stores",
+                    "## What the profile showed"):
+        assert section in text
+    assert "<!--" not in text
+
+
+@pytest.mark.postgres
+def test_payload_store_benchmark_reports_both_stores_against_their_targets() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_payload_store.py"), "--records", "300",
+         "--rounds", "1", "--batch", "100"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): line for line in done.stdout.splitlines()
+            if line.startswith(("| sqlite", "| postgres"))}
+    assert set(rows) == {"sqlite", "postgres"}
+    assert "| 5,000 |" in rows["sqlite"]
+    assert "| 10,000 |" in rows["postgres"]
+
+
+def test_scrubber_benchmark_times_a_4_kb_prompt_with_every_detector() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_scrubber.py"), "--rounds", "20"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = next(line for line in done.stdout.splitlines()
+               if line.startswith("4 KB prompt, all detectors"))
+    median_us = float(row.split()[-2])
+    assert median_us > 0

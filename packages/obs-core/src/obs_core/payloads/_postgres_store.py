@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from obs_core.payloads import _rows
 from obs_core.payloads._dsn import redact_dsn, redact_message
@@ -38,6 +38,11 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 logger = logging.getLogger("obs.payloads")
+
+_ARRAY_TYPES: Final = {"start_time": "timestamptz", "input_tokens": "bigint",
+                       "output_tokens": "bigint"}
+"""Element types of the per-column arrays a batch is sent as (``text`` for the rest; the JSON
+record travels as text and is cast per row)."""
 
 _INSTALL_HINT = (
     "the PostgreSQL payload store needs psycopg 3 and psycopg_pool: "
@@ -96,13 +101,18 @@ class PostgresPayloadStore:
     def write(self, records: Sequence[PayloadRecord]) -> int:
         if not records:
             return 0
-        rows = [_rows.row(r, r.timestamp) for r in records]
+        # One statement per batch, each column sent as one array: a row-by-row executemany
+        # costs a server round of parsing and planning per record and misses the throughput
+        # the store must sustain (10,000 records/s), while the SQL text stays constant.
+        columns = [list(values) for values in zip(*(_rows.row(r, r.timestamp) for r in records),
+                                                   strict=True)]
         days = {_utc_day(r.timestamp) for r in records}
         sql = self._sql(
-            "INSERT INTO {t} ({cols}) VALUES ({vals}) "
+            "INSERT INTO {t} ({cols}) SELECT {picks} FROM unnest({arrays}) AS u({cols}) "
             "ON CONFLICT (trace_id, span_id, start_time) DO NOTHING",
             cols=", ".join(_rows.COLUMNS),
-            vals=", ".join("%s::jsonb" if c == "record" else "%s" for c in _rows.COLUMNS),
+            picks=", ".join(f"{c}::jsonb" if c == "record" else c for c in _rows.COLUMNS),
+            arrays=", ".join(f"%b::{_ARRAY_TYPES.get(c, 'text')}[]" for c in _rows.COLUMNS),
         )
         errors = self._psycopg.errors
         for attempt in (1, 2):
@@ -110,7 +120,7 @@ class PostgresPayloadStore:
                 try:
                     self._ensure_partitions(conn, days)
                     with conn.transaction(), conn.cursor() as cur:
-                        cur.executemany(sql, rows)
+                        cur.execute(sql, columns)
                         return max(cur.rowcount, 0)
                 except errors.CheckViolation:
                     # "no partition found for row": another process purged a day we had
