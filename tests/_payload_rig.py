@@ -33,7 +33,7 @@ from obs_core.payloads import (
     SQLitePayloadStore,
     build_capture,
 )
-from obs_core.testing import SpanCapture
+from obs_core.testing import ScriptedOpenAIServer, SpanCapture
 
 StoreKind = Literal["sqlite", "postgres"]
 SECRET = "payload-rig-secret-0123456789"
@@ -110,6 +110,31 @@ def assert_keyed_hashes(same: str | None, repeated: str | None, other: str | Non
     assert same == repeated
     assert other != same
     assert with_other_secret != same
+
+
+def assert_one_record_per_span(records: dict[tuple[str, str], PayloadRecord],
+                               spans: Sequence[ReadableSpan], capture: SpanCapture) -> None:
+    """Every captured span has exactly one record, keyed by its ids, of its kind and naming the
+    exported parent, and the run is one trace."""
+    assert set(records) == {span_key(s) for s in spans}
+    assert len({trace for trace, _ in records}) == 1
+    for span in spans:
+        record = records[span_key(span)]
+        parent = capture.parent(span)
+        assert record.kind == (span.attributes or {})[sc.OBS_SPAN_KIND]
+        assert record.parent_span_id == (span_key(parent)[1] if parent is not None else None)
+
+
+def assert_server_token_counts(records: Sequence[PayloadRecord], spans: Sequence[ReadableSpan],
+                               server: ScriptedOpenAIServer) -> None:
+    """Each model record holds the model and exactly the usage the server reported for the
+    response its span names."""
+    reported = {u.response_id: u for u in server.usage_log}
+    for record, span in zip(records, spans, strict=True):
+        usage = reported[str((span.attributes or {})[sc.GEN_AI_RESPONSE_ID])]
+        assert record.model == "gpt-4o-mini"
+        assert (record.input_tokens, record.output_tokens, record.total_tokens) == (
+            usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
 
 
 def span_key(span: ReadableSpan) -> tuple[str, str]:

@@ -34,6 +34,8 @@ from _payload_rig import (
     PayloadRig,
     StoreKind,
     assert_keyed_hashes,
+    assert_one_record_per_span,
+    assert_server_token_counts,
     payload_rig,
     span_key,
     spans_of_kinds,
@@ -153,13 +155,7 @@ def test_every_model_tool_and_retrieval_span_has_one_record_keyed_by_it(
 
     spans = spans_of_kinds(capture, CAPTURED)
     assert sorted(attrs(s)[sc.OBS_SPAN_KIND] for s in spans) == ["llm", "llm", "retriever", "tool"]
-    assert set(records) == {span_key(s) for s in spans}
-    assert len({trace for trace, _ in records}) == 1
-    for span in spans:
-        record = records[span_key(span)]
-        parent = capture.parent(span)
-        assert record.kind == attrs(span)[sc.OBS_SPAN_KIND]
-        assert record.parent_span_id == (span_key(parent)[1] if parent is not None else None)
+    assert_one_record_per_span(records, spans, capture)
 
 
 @pytest.mark.parametrize("kind", STORES)
@@ -170,12 +166,7 @@ def test_model_records_keep_messages_model_and_the_servers_token_counts(
         _run_support_agent(chat_model(), vector_store, server, handler)
         first, final = (_record_of(rig, s) for s in _of_kind(capture, "llm"))
 
-    reported = {u.response_id: u for u in server.usage_log}
-    for record, span in zip((first, final), _of_kind(capture, "llm"), strict=True):
-        usage = reported[str(attrs(span)[sc.GEN_AI_RESPONSE_ID])]
-        assert record.model == "gpt-4o-mini"
-        assert (record.input_tokens, record.output_tokens, record.total_tokens) == (
-            usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+    assert_server_token_counts((first, final), _of_kind(capture, "llm"), server)
     assert json.dumps(first.input).count(QUESTION) == 1
     assert "search_policies" in json.dumps(first.output)
     assert "Refunds are paid within 14 days" in json.dumps(final.input)  # the tool's result

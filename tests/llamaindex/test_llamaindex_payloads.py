@@ -36,6 +36,8 @@ from _payload_rig import (
     PayloadRig,
     StoreKind,
     assert_keyed_hashes,
+    assert_one_record_per_span,
+    assert_server_token_counts,
     payload_rig,
     span_key,
     spans_of_kinds,
@@ -127,13 +129,7 @@ async def test_every_model_tool_retrieval_rerank_and_embedding_span_has_one_reco
     spans = spans_of_kinds(capture, CAPTURED)
     assert sorted(attrs(s)[sc.OBS_SPAN_KIND] for s in spans) == [
         "embedding", "llm", "llm", "llm", "llm", "reranker", "retriever", "tool"]
-    assert set(records) == {span_key(s) for s in spans}
-    assert len({trace for trace, _ in records}) == 1
-    for span in spans:
-        record = records[span_key(span)]
-        parent = capture.parent(span)
-        assert record.kind == attrs(span)[sc.OBS_SPAN_KIND]
-        assert record.parent_span_id == (span_key(parent)[1] if parent is not None else None)
+    assert_one_record_per_span(records, spans, capture)
 
 
 @pytest.mark.parametrize("kind", STORES)
@@ -144,12 +140,7 @@ async def test_model_records_keep_messages_model_and_the_token_counts_of_their_s
         await _run_support_agent(index, llm, server)
         models = [_record_of(rig, s) for s in of_kind(capture, "llm")]
 
-    usage = {u.response_id: u for u in server.usage_log}
-    for record, span in zip(models, of_kind(capture, "llm"), strict=True):
-        reported = usage[str(attrs(span)[sc.GEN_AI_RESPONSE_ID])]
-        assert record.model == "gpt-4o-mini"
-        assert (record.input_tokens, record.output_tokens, record.total_tokens) == (
-            reported.prompt_tokens, reported.completion_tokens, reported.total_tokens)
+    assert_server_token_counts(models, of_kind(capture, "llm"), server)
     first, rerank, synthesis, final = models
     assert first.input[-1] == {"role": "user", "content": QUESTION}
     assert first.output[0]["tool_calls"][0]["name"] == "search_policies"

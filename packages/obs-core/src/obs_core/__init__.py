@@ -8,7 +8,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from obs_core._guard import set_strict
-from obs_core._recorder import Recorder, RecorderSettings
+from obs_core._recorder import Recorder
+from obs_core._recorder_settings import RecorderSettings
 from obs_core._selfmetrics import snapshot as self_metrics
 from obs_core.config import (
     Obs,

@@ -19,8 +19,8 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -32,6 +32,7 @@ from obs_core import _selfmetrics
 from obs_core import semconv as sc
 from obs_core._accounting import AgentLoop, Rollup
 from obs_core._guard import guard
+from obs_core._recorder_settings import RecorderSettings, observed_kinds, scrubbers_for
 from obs_core._run_failures import Failure, safe_message, stacktrace, suppressed
 from obs_core._span_attributes import (
     bounded,
@@ -42,8 +43,7 @@ from obs_core._span_attributes import (
     span_name,
     start_attributes,
 )
-from obs_core.pricing import PriceTable
-from obs_core.runs import FinishedRun, RunEnd, RunId, RunObserver, RunStart
+from obs_core.runs import FinishedRun, RunEnd, RunId, RunStart
 from obs_core.spans import AgentSummary, SpanKind
 
 logger = logging.getLogger("obs.recorder")
@@ -52,36 +52,6 @@ _SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.1"
 _ENDED_MEMORY = 1024
 """Ended run ids remembered to tell a double end from an end without start (the drop's name
 only); a few traces' worth is enough, and each id held is memory a long-lived process keeps."""
-
-
-@dataclass(kw_only=True, slots=True)
-class RecorderSettings:
-    """How a recorder behaves. ``configure()`` builds one from arguments and environment."""
-
-    max_attribute_length: int = 4096
-    """Longer string attributes are cut and marked (``obs.truncated.<key>``)."""
-    orphan_timeout_s: float = 600.0
-    """A run open longer than this is ended by the sweeper with ``error.type=obs.orphaned``."""
-    max_open_runs: int = 100_000
-    """Bound on tracked runs; starts beyond it are dropped and counted."""
-    content_on_spans: bool = False
-    """Put (scrubbed) inputs and outputs on spans as attributes. Off by default."""
-    scrub: Callable[[str], str] | None = None
-    """Applied to every content string (and exception message) that goes onto a span."""
-    scrub_value: Callable[[Any], Any] | None = None
-    """Scrubs JSON-like structures leaf by leaf, with key-based redaction."""
-    scrub_for_trace: Callable[[str], Any] | None = None
-    """``trace_id -> scrubber`` (with ``scrub`` and ``scrub_value``) or ``None``. When set, it
-    replaces ``scrub``/``scrub_value`` on spans, so placeholders are numbered per trace
-    (``<EMAIL_1>`` for one address on every span of the trace, and in the payload store when
-    both share sessions: :meth:`obs_core.payloads.PayloadCapture.scrubber_for_trace`)."""
-    prices: PriceTable = field(default_factory=PriceTable.default)
-    observers: Sequence[RunObserver] = ()
-    """Told about every finished run (payload capture, evaluation hand-off)."""
-    defaults: Mapping[str, str] = field(default_factory=dict)
-    """Identity defaults for root runs: ``user_cohort``, ``pipeline_version``..."""
-    span_listeners: Sequence[Any] = ()
-    """Receive the facts of every finished span (alert engine, drift detector)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -105,18 +75,6 @@ class _Run:
 
 _recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
 _OK = Status(StatusCode.OK)
-_NO_KINDS: frozenset[SpanKind] = frozenset()
-
-
-def _observed_kinds(observers: Sequence[RunObserver]) -> frozenset[SpanKind] | None:
-    """The union of the observers' ``run_kinds``; ``None`` (every kind) when one declares none."""
-    kinds: set[SpanKind] = set()
-    for observer in observers:
-        wanted = getattr(observer, "run_kinds", None)
-        if wanted is None:
-            return None
-        kinds.update(wanted)
-    return frozenset(kinds) if kinds else _NO_KINDS
 
 
 def _open_runs_everywhere() -> int:
@@ -465,18 +423,7 @@ class Recorder:
 
     def _scrubbers(self, span: Span | None) -> tuple[Callable[[str], str] | None,
                                                      Callable[[Any], Any] | None]:
-        """``scrub`` and ``scrub_value`` for text going onto ``span`` (or into its run)."""
-        settings = self.settings
-        per_trace = settings.scrub_for_trace
-        if per_trace is None or span is None:
-            return settings.scrub, settings.scrub_value
-        ctx = span.get_span_context()
-        if not ctx.is_valid:
-            return settings.scrub, settings.scrub_value
-        session = per_trace(f"{ctx.trace_id:032x}")
-        if session is None:
-            return settings.scrub, settings.scrub_value
-        return session.scrub, session.scrub_value
+        return scrubbers_for(self.settings, span)
 
     def _observes(self, kind: SpanKind) -> bool:
         """Whether any observer wants runs of ``kind``. Observers may declare ``run_kinds`` (a
@@ -485,7 +432,7 @@ class Recorder:
         settings = self.settings
         cached = self._observed
         if cached is None or cached[0] is not settings:
-            cached = (settings, _observed_kinds(settings.observers))
+            cached = (settings, observed_kinds(settings.observers))
             self._observed = cached
         kinds = cached[1]
         return kinds is None or kind in kinds

@@ -8,7 +8,8 @@ from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from obs_core._recorder import Recorder, RecorderSettings
+from obs_core._recorder import Recorder
+from obs_core._recorder_settings import RecorderSettings
 
 _shared: dict[tuple[int, int], tuple[TracerProvider, MeterProvider | None, Recorder]] = {}
 _shared_lock = threading.Lock()

@@ -31,7 +31,7 @@ from obs_core import _env
 from obs_core._export import BoundedExportProcessor
 from obs_core._guard import guard
 from obs_core._paths import default_trace_store_path, ensure_private_dir
-from obs_core._recorder import RecorderSettings
+from obs_core._recorder_settings import RecorderSettings
 from obs_core.pricing import ModelPrice, PriceTable
 from obs_core.runs import RunObserver
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from obs_core import semconv as sc
 from obs_core._guard import guard, guarded, is_strict, report
-from obs_core._recorder import Recorder, RecorderSettings
+from obs_core._recorder import Recorder
+from obs_core._recorder_settings import RecorderSettings
 from obs_core._selfmetrics import count_drop
 from obs_core._shared_recorder import shared_recorder
 from obs_core._span_attributes import error_type_of
