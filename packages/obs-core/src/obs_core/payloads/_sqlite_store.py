@@ -195,6 +195,9 @@ def _open(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA secure_delete = ON")
+        # A writer appends near the end of its indexes: a small page cache serves it, and
+        # SQLite's default (2 MB) would be memory a long-lived process holds for nothing.
+        conn.execute("PRAGMA cache_size = -512")
         conn.executescript(_SCHEMA)
     except BaseException:
         conn.close()

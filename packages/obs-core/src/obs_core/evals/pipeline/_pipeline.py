@@ -18,7 +18,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -27,6 +27,7 @@ from obs_core._guard import guard
 from obs_core.evals.pipeline._pg_queue import PostgresEvalQueue
 from obs_core.evals.pipeline._samples import EvalJob, TraceCollector, build_job
 from obs_core.evals.pipeline._sampling import SamplingPolicy
+from obs_core.evals.pipeline._scrubbing import scrub_sample
 from obs_core.evals.pipeline._worker import WorkerPool
 from obs_core.runs import FinishedRun
 
@@ -176,11 +177,5 @@ class EvaluationPipeline:
             return job
         make_session = getattr(self._scrub, "session", None)
         scrubber = make_session() if callable(make_session) else self._scrub
-        scrub: Callable[[str], str] = scrubber.scrub
-        sample = job.sample.model_copy(update={
-            "input": scrub(job.sample.input),
-            "output": scrub(job.sample.output),
-            "contexts": [scrub(c) for c in job.sample.contexts],
-            "samples": [scrub(s) for s in job.sample.samples],
-        })
+        sample = scrub_sample(job.sample, scrubber)
         return replace(job, sample=sample)
