@@ -53,3 +53,36 @@ def test_a_findings_hook_sees_every_scrub_of_a_repeated_text() -> None:
     scrubber.scrub(TEXT)
     scrubber.scrub(TEXT)
     assert calls == [TEXT, TEXT]
+
+
+def test_a_short_text_with_a_finding_is_never_remembered_as_it_is() -> None:
+    scrubber = Scrubber()
+    for _ in range(3):
+        assert scrubber.scrub("jane@example.org") == "<EMAIL>"
+    assert "jane@example.org" not in repr(vars(scrubber._known_texts))
+
+
+def test_a_short_text_without_findings_comes_back_unchanged_every_time() -> None:
+    scrubber = Scrubber()
+    results = [scrubber.scrub("assistant") for _ in range(3)]
+    assert results == ["assistant"] * 3
+
+
+def test_short_plain_texts_are_remembered_within_a_bound() -> None:
+    scrubber = Scrubber()
+    for i in range(5_000):
+        scrubber.scrub(f"label {i}")
+    known = scrubber._known_texts
+    assert known is not None
+    assert known.is_plain("label 4999")
+    assert not known.is_plain("label 0")
+    assert len(known._plain) <= 1024
+
+
+def test_a_plain_text_seen_before_still_counts_for_numbered_placeholders() -> None:
+    scrubber = Scrubber()
+    placeholders = PlaceholderMap()
+    scrubber.scrub("user", placeholders=placeholders)
+    assert scrubber.scrub("user", placeholders=placeholders) == "user"
+    assert scrubber.scrub("write to jane@example.org", placeholders=placeholders) == (
+        "write to <EMAIL_1>")

@@ -69,6 +69,8 @@ _SURROGATES: Final = re.compile("[\ud800-\udfff]")
 _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _FAILED_KIND: Final = "REDACTED"
 _MAX_CACHED_TEXT: Final = 16_384
+_MAX_PLAIN_TEXT: Final = 32
+"""Texts up to this length with nothing found in them are remembered as they are."""
 
 
 class Scrubber:
@@ -162,6 +164,8 @@ class Scrubber:
             found = self._detect(clean)
             if digest is not None and known is not None:
                 known.add(digest, tuple((f.kind, f.start, f.end) for f in found))
+                if not found:
+                    known.add_plain(clean)
             return found
         except Exception as exc:  # the scrubber must contain its own failures
             _guard.report("payloads.scrubber", exc)
@@ -174,6 +178,9 @@ class Scrubber:
         ``<EMAIL_1>`` when ``placeholders`` numbers them). Lone surrogates become U+FFFD so the
         result always encodes as UTF-8."""
         raw: object = text  # callers with loose types hand in None or numbers
+        known = self._known_texts
+        if known is not None and known.is_plain(raw):
+            return text  # a short text that held nothing (a role, a key): no scan, no copy
         clean = _clean(raw if isinstance(raw, str) else _as_text(raw))
         findings = self.find(clean)
         if not findings:
@@ -268,13 +275,31 @@ class _KnownTexts:
     Detection is a pure function of the text when no ``on_findings`` hook is set, and its
     findings are always ``text[start:end]``, so only the kind and offsets are kept, under a
     keyed 128-bit digest of the text (per-process random key): the cache holds neither the
-    texts nor what was found in them. The most recent ``max_entries`` texts are kept."""
+    texts nor what was found in them. The most recent ``max_entries`` texts are kept.
 
-    def __init__(self, max_entries: int = 2048) -> None:
+    The exception is short texts in which nothing was found (roles, dictionary keys, labels:
+    most of the strings in a message tree). They are kept as they are, so that the next time
+    they cost one set lookup instead of a digest; nothing found in them means nothing personal
+    is held."""
+
+    def __init__(self, max_entries: int = 2048, max_plain: int = 1024) -> None:
         self._key = os.urandom(16)
         self._max = max_entries
         self._spans: dict[bytes, tuple[tuple[str, int, int], ...]] = {}
+        self._plain: dict[str, None] = {}
+        self._max_plain = max_plain
         self._lock = threading.Lock()
+
+    def is_plain(self, text: object) -> bool:
+        return type(text) is str and text in self._plain
+
+    def add_plain(self, text: str) -> None:
+        if len(text) > _MAX_PLAIN_TEXT:
+            return
+        with self._lock:
+            if len(self._plain) >= self._max_plain:
+                del self._plain[next(iter(self._plain))]
+            self._plain[text] = None
 
     def digest(self, text: str) -> bytes | None:
         if len(text) > _MAX_CACHED_TEXT:
