@@ -3,9 +3,9 @@
 The answer's tokens spell the answer out again, a few characters at a time: an e-mail address
 split over five tokens is invisible to a detector that reads each token alone. So the tokens
 are joined, the joined text is searched once, and every token that overlaps a finding is
-replaced (the part inside the finding becomes its placeholder in the token where the finding
-starts and nothing in the tokens after). The log
-probabilities themselves, which are what token-level evaluators measure, stay as they were.
+rewritten: the part inside the finding becomes the finding's placeholder in the token where it
+starts, and nothing in the tokens after. The log probabilities themselves, which are what
+token-level evaluators measure, stay as they were.
 """
 
 from __future__ import annotations
