@@ -173,3 +173,22 @@ def test_malformed_attribute_values_are_ignored_not_raised(span_maker: Any, coll
     assert data.matching("gen_ai.client.token.usage", gen_ai__token__type="input") == []
     assert "obs.usage.cost_usd" not in data.points
     assert data.number("obs.runs") == 1
+
+
+def test_a_span_that_is_not_the_sdks_own_is_read_through_its_public_attributes() -> None:
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    from obs_core.metrics._facts import span_facts
+
+    context = SpanContext(trace_id=7, span_id=9, is_remote=False,
+                          trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    plain = ReadableSpan(name="chat", context=context, attributes=dict(LLM),
+                         start_time=1_000_000_000, end_time=1_500_000_000)
+
+    facts = span_facts(plain)
+
+    assert facts is not None
+    assert (facts.kind, facts.model, facts.input_tokens, facts.user_cohort) == (
+        "llm", "gpt-4o-mini", 120, "beta")
+    assert facts.duration_s == pytest.approx(0.5)

@@ -100,7 +100,7 @@ class EvaluationListener(Protocol):
 
 def span_facts(span: ReadableSpan) -> SpanFacts | None:
     """Read one finished span; ``None`` when it is not a GenAI or obs span."""
-    attrs = span.attributes or {}
+    attrs = _attributes_of(span)
     operation = _str(attrs.get(sc.GEN_AI_OPERATION_NAME))
     kind = _str(attrs.get(sc.OBS_SPAN_KIND))
     if kind not in _KINDS:
@@ -153,6 +153,21 @@ def span_facts(span: ReadableSpan) -> SpanFacts | None:
             data_source=_str(attrs.get(sc.GEN_AI_DATA_SOURCE_ID)) or span.name,
         )
     return SpanFacts(**common)
+
+
+def _attributes_of(span: ReadableSpan) -> Mapping[str, Any]:
+    """The span's attributes, read as cheaply as possible: this runs for every span.
+
+    The SDK hands them out as a read-only proxy over its ``BoundedAttributes``, so every lookup
+    runs three Python-level calls; an ended span's attributes no longer change, and the plain
+    dict underneath answers the same lookups in C. Any other span (another SDK, a test double)
+    is read through its public ``attributes``.
+    """
+    bounded = getattr(span, "_attributes", None)
+    raw = getattr(bounded, "_dict", None)
+    if type(raw) is dict:
+        return raw
+    return span.attributes or {}
 
 
 def _str(value: object) -> str | None:
