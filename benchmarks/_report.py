@@ -212,17 +212,19 @@ def targets(items: Sequence[Verdict]) -> str:
 
 def rss(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["| workload | mode | runs | RSS start MB | RSS end MB | slope, all KB/1k runs | "
-             "slope, second half KB/1k runs | flat |", "|---|---|---:|---:|---:|---:|---:|---|"]
+             "least-squares slope, second half | Theil-Sen slope, second half | flat |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         if r["status"] != "ok":
-            lines.append(f"| {r['workload']} | {r['mode']} | – | {r['status']} | | | | "
+            lines.append(f"| {r['workload']} | {r['mode']} | – | {r['status']} | | | | | "
                          f"{r.get('reason', '')} |")
             continue
         s = r["rss"]
         slope = s["slope_kb_per_1k_second_half"]
+        robust = s.get("robust_slope_kb_per_1k_second_half", slope)
         lines.append(f"| {r['workload']} | {r['mode']} | {s['runs']:,} | {s['start_kb'] / 1024:.1f} | "
                      f"{s['end_kb'] / 1024:.1f} | {s['slope_kb_per_1k_all']:.1f} | {slope:.1f} | "
-                     f"{'yes' if abs(slope) <= FLAT_KB_PER_1K else '**no**'} |")
+                     f"{robust:.1f} | {'yes' if abs(robust) <= FLAT_KB_PER_1K else '**no**'} |")
     return "\n".join(lines)
 
 

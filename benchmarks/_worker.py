@@ -53,6 +53,17 @@ def slope_per_1k(points: list[tuple[int, int]]) -> float:
     return 1000 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
+def robust_slope_per_1k(points: list[tuple[int, int]]) -> float:
+    """Theil-Sen slope (the median of the slopes between every pair of samples) in KB per
+    1,000 runs. RSS moves in steps when an allocator takes a new block (a queue reaching a new
+    high-water mark, say), and one such step can tilt a least-squares line as much as a
+    leak; it hardly moves the median of pairwise slopes, while a leak, which grows between
+    most pairs of samples, moves it fully."""
+    slopes = [(y2 - y1) / (x2 - x1)
+              for i, (x1, y1) in enumerate(points) for x2, y2 in points[i + 1:] if x2 != x1]
+    return 1000 * statistics.median(slopes) if slopes else 0.0
+
+
 def _timed(run: RunOnce, *, budget_s: float, min_runs: int,
            max_runs: int) -> tuple[list[int], int, int]:
     """Wall time of each run, the process CPU time of all of them (every thread, so a tracer's
@@ -110,6 +121,7 @@ def _rss_track(run: RunOnce, runs: int, samples: int = 20) -> dict[str, Any]:
     second_half = [p for p in points if p[0] >= runs // 2]
     return {"runs": runs, "start_kb": points[0][1], "end_kb": points[-1][1],
             "points": points, "slope_kb_per_1k_second_half": slope_per_1k(second_half),
+            "robust_slope_kb_per_1k_second_half": robust_slope_per_1k(second_half),
             "slope_kb_per_1k_all": slope_per_1k(points)}
 
 

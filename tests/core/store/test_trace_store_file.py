@@ -177,3 +177,35 @@ def test_purge_clears_every_trace_scoped_table(
     with raw(store_path) as conn:
         for table in (*TRACE_SCOPED_TABLES, "traces"):
             assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
+
+
+def test_the_overview_reads_one_covering_index(store: SQLiteTraceStore, store_path: Path) -> None:
+    from obs_core.ui._overview import _PER_DAY_SQL
+
+    with raw(store_path) as conn:
+        plan = " | ".join(row[3] for row in conn.execute(
+            "EXPLAIN QUERY PLAN " + _PER_DAY_SQL, (86_400 * 10**9, 0, 2**62)))
+
+    assert "COVERING INDEX traces_overview" in plan
+
+
+def test_a_store_written_by_an_older_schema_is_migrated_when_opened_writable(
+    tmp_path: Path,
+) -> None:
+    from obs_core.store._schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as conn:
+        for migration in MIGRATIONS[:-1]:
+            for statement in migration:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+        conn.commit()
+
+    SQLiteTraceStore(path).close()
+
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        indexes = {row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "traces_overview" in indexes

@@ -110,7 +110,18 @@ _V2_EVALUATIONS: Final[Migration] = (
     "CREATE INDEX evaluations_by_time ON evaluations (created_ns)",
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_TRACES, _V2_EVALUATIONS)
+_V3_OVERVIEW_INDEX: Final[Migration] = (
+    # Everything the overview page aggregates per day, in start order: its queries read this
+    # index alone instead of looking up every trace row of the window (4x faster at 100,000
+    # traces, see benchmarks/bench_ui_store.py).
+    """
+    CREATE INDEX traces_overview ON traces (
+        start_time_ns, root_kind, duration_ns, total_tokens, cost_usd, status, agent_limit_hit
+    )
+    """,
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_TRACES, _V2_EVALUATIONS, _V3_OVERVIEW_INDEX)
 """Every schema change ever made, oldest first; ``user_version`` = how many were applied."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
