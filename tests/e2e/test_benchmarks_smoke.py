@@ -85,3 +85,20 @@ def test_scrubber_benchmark_times_a_4_kb_prompt_with_every_detector() -> None:
                if line.startswith("4 KB prompt, all detectors"))
     median_us = float(row.split()[-2])
     assert median_us > 0
+
+
+def test_ui_benchmark_answers_every_page_query_from_a_filled_store() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_ui_store.py"), "--traces", "300",
+         "--repeats", "1"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| query")]
+    assert len(rows) == 15
+    listed = next(r for r in rows if r.startswith("| trace list, newest first"))
+    assert listed.rstrip(" |").endswith("50")
+    overview = next(r for r in rows if r.startswith("| overview, 30 days"))
+    days_charted = int(overview.rstrip(" |").rsplit("|", 1)[-1])
+    # 30 days of traces touch 31 calendar days; the partial first and last may hold none.
+    assert 29 <= days_charted <= 31

@@ -183,7 +183,8 @@ def test_a_span_that_is_not_the_sdks_own_is_read_through_its_public_attributes()
 
     context = SpanContext(trace_id=7, span_id=9, is_remote=False,
                           trace_flags=TraceFlags(TraceFlags.SAMPLED))
-    plain = ReadableSpan(name="chat", context=context, attributes=dict(LLM),
+    attributes: dict[str, Any] = dict(LLM)
+    plain = ReadableSpan(name="chat", context=context, attributes=attributes,
                          start_time=1_000_000_000, end_time=1_500_000_000)
 
     facts = span_facts(plain)
