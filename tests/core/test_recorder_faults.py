@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
 
@@ -186,3 +187,15 @@ def test_observers_get_finished_runs_with_span_ids_and_identity(spans: Spans) ->
     assert first.parent_span_id == f"{spans.named('c').context.span_id:016x}"
     assert first.start.inputs == [{"role": "user", "content": "hi"}]
     assert seen[1].is_root
+
+
+def test_the_sweeper_of_a_discarded_recorder_stops(spans: Spans) -> None:
+    recorder = Recorder(tracer_provider=spans.provider,
+                        settings=RecorderSettings(orphan_timeout_s=0.1))
+    recorder.start(_id(), None, RunStart(kind=SpanKind.TOOL, name="t"))
+    sweeper = recorder._sweeper
+    assert sweeper is not None
+    del recorder
+    gc.collect()
+    sweeper.join(timeout=5)
+    assert not sweeper.is_alive()

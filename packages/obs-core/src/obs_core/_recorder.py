@@ -43,6 +43,7 @@ from obs_core._span_attributes import (
     span_name,
     start_attributes,
 )
+from obs_core._sweeper import sweeper_thread
 from obs_core.runs import FinishedRun, RunEnd, RunId, RunStart
 from obs_core.spans import AgentSummary, SpanKind
 
@@ -492,18 +493,6 @@ class Recorder:
             if self._sweeper is not None:
                 return  # type: ignore[unreachable]  # another thread won the race
             interval = max(0.05, min(60.0, self.settings.orphan_timeout_s / 2))
-            recorder_ref = weakref.ref(self)
-            stop = self._stop
-
-            def loop() -> None:
-                while not stop.wait(interval):
-                    recorder = recorder_ref()
-                    if recorder is None:
-                        return
-                    if recorder._runs:
-                        recorder.sweep()
-                    del recorder
-
-            thread = threading.Thread(target=loop, name="obs-sweeper", daemon=True)
+            thread = sweeper_thread(self, interval, self._stop)
             self._sweeper = thread
         thread.start()
