@@ -20,14 +20,13 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
 
 from obs_core import _selfmetrics
 from obs_core._guard import guard
 from obs_core.evals.pipeline._pg_queue import PostgresEvalQueue
 from obs_core.evals.pipeline._samples import EvalJob, TraceCollector, build_job
 from obs_core.evals.pipeline._sampling import SamplingPolicy
-from obs_core.evals.pipeline._scrubbing import scrub_sample
+from obs_core.evals.pipeline._scrubbing import SupportsScrubValue, scrub_sample
 from obs_core.evals.pipeline._worker import WorkerPool
 from obs_core.runs import FinishedRun
 
@@ -36,14 +35,6 @@ __all__ = ["EvaluationPipeline", "SupportsScrubValue"]
 logger = logging.getLogger("obs.evals.pipeline")
 
 _IDLE_WAIT_S = 0.05
-
-
-class SupportsScrubValue(Protocol):
-    """What the pipeline needs from the shared scrubber (:class:`obs_core.payloads.Scrubber`).
-    A scrubber that also has ``session()`` (returning an object with ``scrub``) gets one session
-    per job, so a value repeated across question, answer and contexts keeps one placeholder."""
-
-    def scrub(self, text: str) -> str: ...
 
 
 class EvaluationPipeline:

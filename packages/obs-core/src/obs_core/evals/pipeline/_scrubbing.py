@@ -15,16 +15,22 @@ from typing import Any, Protocol
 
 from obs_core.evals.base import EvalSample, TokenLogprob
 
-__all__ = ["SupportsScrubText", "scrub_sample", "scrub_tokens"]
+__all__ = ["SupportsScrubValue", "scrub_sample", "scrub_tokens"]
 
 _REDACTED = "<REDACTED>"
 
 
-class SupportsScrubText(Protocol):
+class SupportsScrubValue(Protocol):
+    """What the pipeline needs from the shared scrubber (:class:`obs_core.payloads.Scrubber`).
+    A scrubber that also has ``session()`` (returning an object with ``scrub``) gets one session
+    per job, so a value repeated across question, answer and contexts keeps one placeholder;
+    one that also has ``find`` (where the findings are) gets only the affected tokens of an
+    answer's log probabilities replaced."""
+
     def scrub(self, text: str) -> str: ...
 
 
-def scrub_sample(sample: EvalSample, scrubber: SupportsScrubText) -> EvalSample:
+def scrub_sample(sample: EvalSample, scrubber: SupportsScrubValue) -> EvalSample:
     """A copy of ``sample`` with every text an evaluator reads scrubbed."""
     scrub: Callable[[str], str] = scrubber.scrub
     update: dict[str, Any] = {
@@ -39,7 +45,7 @@ def scrub_sample(sample: EvalSample, scrubber: SupportsScrubText) -> EvalSample:
 
 
 def scrub_tokens(tokens: Sequence[TokenLogprob],
-                 scrubber: SupportsScrubText) -> list[TokenLogprob]:
+                 scrubber: SupportsScrubValue) -> list[TokenLogprob]:
     """``tokens`` with every token that is part of a finding in their joined text replaced.
 
     A scrubber without ``find`` (positions of findings) cannot say which tokens to replace:
@@ -83,7 +89,7 @@ def scrub_tokens(tokens: Sequence[TokenLogprob],
     return out
 
 
-def _labels(scrubber: SupportsScrubText, joined: str, findings: Sequence[Any]) -> list[str]:
+def _labels(scrubber: SupportsScrubValue, joined: str, findings: Sequence[Any]) -> list[str]:
     """The placeholder of each finding, as the scrubber writes it (numbered per trace when the
     scrubber is a session), read off the scrubbed text of the finding alone."""
     labels: list[str] = []
