@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.evals.pipeline.pipeline_helpers import Scripted, finished
+from obs_core.evals import EvalSample
 from obs_core.evals.pipeline import (
     EvalJob,
     EvaluationSettings,
@@ -93,6 +94,28 @@ def test_a_claimed_job_round_trips_its_sample(queue: PostgresEvalQueue) -> None:
     assert claimed.job.sample == job.sample
     assert claimed.job.evaluators == ("scripted",)
     assert claimed.attempts == 1
+
+
+def test_a_batch_of_differing_jobs_comes_out_of_the_queue_as_it_went_in_and_in_order(
+        queue: PostgresEvalQueue) -> None:
+    batch = [
+        EvalJob(trace_id="a1" * 16, span_id="b1" * 8, evaluators=("faithfulness", "toxicity"),
+                sample=EvalSample(input="Qu'est-ce qu'un « cœur » ? 心臓 🫀",
+                                  output='say "hi", {then} \\ bye\nend',
+                                  contexts=["first", "Ünïcödé, with {braces}"],
+                                  logprobs=[("Hi", -0.25), ("!", 0.0)], samples=["alt"],
+                                  metadata={"row": 7, "tags": ["x", None]}),
+                attributes={"gen_ai.request.model": "gpt-ø", "obs.retries": 2}, forced="error"),
+        EvalJob(trace_id="a2" * 16, span_id="b2" * 8, evaluators=(), sample=EvalSample()),
+        EvalJob(trace_id="a3" * 16, span_id="", evaluators=("scripted",),
+                sample=EvalSample(output="ü", contexts=[""]), attributes={"none": None},
+                forced="slow"),
+    ]
+    queue.enqueue(batch)
+
+    claimed = queue.claim("w", limit=10)
+
+    assert [c.job for c in claimed] == batch
 
 
 def test_an_expired_lease_makes_the_job_claimable_again(schema: str) -> None:

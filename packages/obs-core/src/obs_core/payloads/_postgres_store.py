@@ -14,8 +14,9 @@ Idempotency. The primary key is ``(trace_id, span_id, start_time)`` (a partition
 must include the partition column); ``start_time`` comes from the record itself, so a retried
 record lands in the same partition and ``ON CONFLICT DO NOTHING`` skips it.
 
-Batches are written with ``executemany``, which psycopg 3 pipelines into a single round trip,
-keeping ``ON CONFLICT`` without the staging table a ``COPY`` would need.
+A batch is written as one statement, each column sent as one array and unpacked with
+``unnest``: one round trip and one plan, keeping ``ON CONFLICT`` without the staging table a
+``COPY`` would need.
 """
 
 from __future__ import annotations

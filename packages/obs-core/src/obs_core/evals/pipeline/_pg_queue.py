@@ -25,6 +25,8 @@ __all__ = ["ClaimedJob", "PostgresEvalQueue"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _INSTALL_HINT = "the PostgreSQL evaluation queue needs psycopg 3: pip install 'obs-core[postgres]'"
+_COLUMNS = "trace_id, span_id, evaluators, sample, attributes, forced"
+"""What :meth:`PostgresEvalQueue.enqueue` writes, in order; the JSON ones travel as text."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,18 +94,26 @@ class PostgresEvalQueue:
             )
 
     def enqueue(self, jobs: Sequence[EvalJob]) -> None:
+        """Add ``jobs`` as pending, all or none, ids ascending in batch order.
+
+        One statement per batch with each column sent as one array, as the payload store
+        writes: a row-by-row ``executemany`` costs a bind and execute per job on both sides.
+        ``ORDER BY`` the ordinality keeps ids in batch order, so claims
+        (oldest id first) stay first in, first out.
+        """
         if not jobs:
             return
-        rows = [
-            (j.trace_id, j.span_id, json.dumps(list(j.evaluators)),
-             j.sample.model_dump_json(), json.dumps(dict(j.attributes), default=str), j.forced)
-            for j in jobs
-        ]
-        with self._connect() as conn, conn.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {self._table} (trace_id, span_id, evaluators, sample, attributes, "
-                "forced) VALUES (%s, %s, %s, %s, %s, %s)",
-                rows,
+        columns = [list(values) for values in zip(*(
+            (j.trace_id, j.span_id, json.dumps(list(j.evaluators)), j.sample.model_dump_json(),
+             json.dumps(dict(j.attributes), default=str), j.forced)
+            for j in jobs), strict=True)]
+        with self._connect() as conn:
+            conn.execute(
+                f"INSERT INTO {self._table} ({_COLUMNS}) SELECT trace_id, span_id, "
+                "evaluators::jsonb, sample::jsonb, attributes::jsonb, forced "
+                "FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
+                f"WITH ORDINALITY AS u({_COLUMNS}, n) ORDER BY n",
+                columns,
             )
 
     def claim(self, worker: str, *, limit: int = 10) -> list[ClaimedJob]:
