@@ -150,6 +150,15 @@ def _noop_handler(framework: Framework) -> Tracing:
     return Tracing()
 
 
+def _bare_spans(framework: Framework) -> Tracing:
+    """One span per run with a few GenAI attributes and nothing else (see ``_bare_spans``)."""
+    import _bare_spans
+
+    provider, _, exporter = _otel_pipeline(metrics=False)
+    _bare_spans.install(framework, provider)
+    return Tracing(exporter=exporter)
+
+
 def _obs(framework: Framework, *, minimal: bool) -> Tracing:
     try:
         import obs_core
@@ -240,6 +249,7 @@ def _langfuse(framework: Framework) -> Tracing:
 MODES: dict[str, Callable[[Framework], Tracing]] = {
     "baseline": _baseline,
     "noop-handler": _noop_handler,
+    "bare-spans": _bare_spans,
     "obs-default": lambda fw: _obs(fw, minimal=False),
     "obs-minimal": lambda fw: _obs(fw, minimal=True),
     "openinference": _openinference,

@@ -132,6 +132,27 @@ def verdicts(table: dict[str, dict[str, Figures]]) -> list[Verdict]:
     return out
 
 
+def floor(table: dict[str, dict[str, Figures]]) -> str:
+    """Per workload: what a bare callback-to-span tracer costs on the shared pipeline, the room
+    a third of the best peer leaves above it, and what obs spends above it."""
+    lines = ["| workload | bare-spans overhead µs (spans/run) | ⅓ of best peer µs | room above "
+             "the floor µs | obs-minimal above the floor µs | obs-default above the floor µs |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for w, by_mode in table.items():
+        bare = by_mode.get("bare-spans")
+        if bare is None or not bare.ok:
+            continue
+        peers = [by_mode[p].overhead_us for p in PEERS if p in by_mode and by_mode[p].ok]
+        third = PEER_FRACTION * min(peers) if peers else None
+        cells = [f"{_us(bare.overhead_us)} ({bare.spans_per_run:.0f})", _us(third),
+                 _us(third - bare.overhead_us) if third is not None else "–"]
+        for m in ("obs-minimal", "obs-default"):
+            f = by_mode.get(m)
+            cells.append(_us(f.overhead_us - bare.overhead_us) if f and f.ok else "–")
+        lines.append(f"| {w} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _us(value: float | None) -> str:
     if value is None:
         return "–"

@@ -207,6 +207,14 @@ def _markdown(args: argparse.Namespace, table: dict[str, dict[str, report.Figure
         "way obs attaches: what the framework's own callback or dispatcher machinery costs as "
         "soon as any tracer is present.\n",
         report.app_threads(table, args.modes) + "\n",
+        "## The floor\n",
+        "`bare-spans` is the cheapest tracer that still emits a span per run through the shared "
+        "pipeline: one SDK span with a few GenAI attributes per callback, parented by run id, "
+        "nothing else (no context activation, payloads, metrics, accounting). Its overhead is "
+        "the framework's dispatch plus the OpenTelemetry SDK's own work, which no tracer on this "
+        "pipeline avoids. On LlamaIndex it keeps every dispatcher span (obs hides plumbing), so "
+        "compare per span there.\n",
+        report.floor(table) + "\n",
         "## All figures\n", report.detail(table) + "\n",
         "## Memory (RSS) over many runs\n",
         "RSS sampled after a `gc.collect()` every 1/20 of the runs; the second half must be "

@@ -102,3 +102,17 @@ def test_ui_benchmark_answers_every_page_query_from_a_filled_store() -> None:
     days_charted = int(overview.rstrip(" |").rsplit("|", 1)[-1])
     # 30 days of traces touch 31 calendar days; the partial first and last may hold none.
     assert 29 <= days_charted <= 31
+
+
+def test_the_bare_spans_floor_emits_a_span_for_each_run_obs_traces_on_langchain() -> None:
+    """The floor is only comparable if it traces the same runs: the LCEL chain's sequence,
+    prompt, model and parser, as obs does."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "_worker.py"), "lc-lcel", "bare-spans",
+         "--budget-s", "0.05", "--warmup", "1"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout)
+    assert figures["status"] == "ok"
+    assert figures["spans_per_run"] == 4
+    assert figures["app_cpu_us"] == figures["cpu_us"]  # no background thread of its own

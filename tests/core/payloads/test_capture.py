@@ -101,6 +101,24 @@ def test_an_embedding_keeps_the_count_but_neither_texts_nor_vectors(
     assert record.prompt_hash is not None
 
 
+class _Described:
+    """A foreign object: stored as its description."""
+
+    def __str__(self) -> str:
+        return "handle\x00\ud800"
+
+
+def test_nul_and_lone_surrogates_are_replaced_in_values_keys_and_descriptions(
+        capture: PayloadCapture, store: SQLitePayloadStore) -> None:
+    run = make_run(SpanKind.TOOL, name="lookup", model=None,
+                   inputs={"ke\x00y": ["a\x00b", "c\udcffd"], "obj": _Described()},
+                   outputs="done\x00")
+    capture.on_run_end(run)
+    [record] = _stored(capture, store, run.trace_id)
+    assert record.input == {"ke\ufffdy": ["a\ufffdb", "c?d"], "obj": "handle\ufffd?"}
+    assert record.output == "done\ufffd"
+
+
 @pytest.mark.parametrize("kind", [SpanKind.CHAIN, SpanKind.AGENT])
 def test_chains_and_agents_are_not_captured(
         capture: PayloadCapture, store: SQLitePayloadStore, kind: SpanKind) -> None:

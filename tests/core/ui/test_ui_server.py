@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
 import urllib.request
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 
 from core.ui.ui_scenarios import Recorded, fetch
 from obs_core.cli import build_parser
+from obs_core.store._schema import SCHEMA_VERSION
+from obs_core.store._sqlite import SchemaTooOldError
 from obs_core.ui import UiServer, is_loopback, serve
 
 
@@ -103,3 +110,38 @@ def test_loopback_detection(host: str, expected: bool) -> None:
 def test_obs_ui_command_defaults_to_loopback(recorded: Recorded) -> None:
     args = build_parser().parse_args(["ui", "--db", str(recorded.db)])
     assert (args.host, args.port) == ("127.0.0.1", 7788)
+
+
+def _downgraded_copy(recorded: Recorded, tmp_path: Path) -> Path:
+    """The recorded store as the previous schema version left it (its last migration's
+    index dropped, the version one lower)."""
+    copy = tmp_path / "old.db"
+    with closing(sqlite3.connect(recorded.db)) as source, closing(sqlite3.connect(copy)) as dest:
+        source.backup(dest)
+        dest.execute("DROP INDEX traces_overview")
+        dest.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+        dest.commit()
+    return copy
+
+
+def test_a_store_from_an_older_version_is_migrated_and_served(
+        recorded: Recorded, tmp_path: Path) -> None:
+    old = _downgraded_copy(recorded, tmp_path)
+    with serve(old, port=0) as running:
+        running.start()
+        status, body, _ = fetch(running.url + "api/traces")
+    assert status == 200
+    assert json.loads(body)["traces"]
+    with closing(sqlite3.connect(old)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_an_older_store_the_viewer_cannot_write_is_refused_with_what_to_do(
+        recorded: Recorded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = _downgraded_copy(recorded, tmp_path)
+    # Another user's file: denied write access (root would be allowed by any file mode).
+    monkeypatch.setattr(os, "access", lambda path, how: how != os.W_OK)
+    with pytest.raises(SchemaTooOldError, match="open it once writable"):
+        serve(old, port=0)
+    with closing(sqlite3.connect(old)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION - 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from obs_core import _selfmetrics
@@ -79,14 +79,20 @@ def to_json(value: Any, *, max_items: int = _MAX_ITEMS) -> str:
         return '"<unserialisable>"'
 
 
-def to_jsonable(value: Any, *, max_items: int = _MAX_ITEMS) -> Any:
+def to_jsonable(value: Any, *, max_items: int = _MAX_ITEMS,
+                text: Callable[[str], str] | None = None) -> Any:
     """A JSON-compatible copy of ``value``: cycles, depth and width bounded; foreign objects
-    described rather than expanded."""
-    return _walk(value, 0, set(), max_items)
+    described rather than expanded. ``text``, when given, is applied to every string of the
+    copy (values, keys and descriptions), so a caller that must also clean strings walks the
+    value once instead of twice."""
+    return _walk(value, 0, set(), max_items, text)
 
 
-def _walk(value: Any, depth: int, seen: set[int], max_items: int) -> Any:
-    if value is None or isinstance(value, (bool, str)):
+def _walk(value: Any, depth: int, seen: set[int], max_items: int,
+          text: Callable[[str], str] | None) -> Any:
+    if isinstance(value, str):
+        return value if text is None else text(value)
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
         return value if -_INT64_MAX - 1 <= value <= _INT64_MAX else str(value)
@@ -107,24 +113,30 @@ def _walk(value: Any, depth: int, seen: set[int], max_items: int) -> Any:
                 if i >= max_items:
                     out["…"] = f"{len(value) - max_items} more"
                     break
-                out[k if isinstance(k, str) else _safe_str(k)] = _walk(v, depth + 1, seen, max_items)
+                key = k if isinstance(k, str) else _safe_str(k)
+                out[key if text is None else text(key)] = _walk(v, depth + 1, seen, max_items,
+                                                                text)
             return out
         if isinstance(value, (list, tuple, set, frozenset)):
             seq = list(value) if not isinstance(value, (list, tuple)) else value
-            items = [_walk(v, depth + 1, seen, max_items) for v in seq[:max_items]]
+            items = [_walk(v, depth + 1, seen, max_items, text) for v in seq[:max_items]]
             if len(seq) > max_items:
                 items.append(f"… {len(seq) - max_items} more")
             return items
         dump = getattr(value, "model_dump", None)  # pydantic v2 models
         if callable(dump):
             try:
-                return _walk(dump(), depth + 1, seen, max_items)
+                return _walk(dump(), depth + 1, seen, max_items, text)
             except Exception:  # noqa: BLE001 - fall through to a description
                 pass
         if hasattr(value, "__dataclass_fields__"):
             fields = value.__dataclass_fields__
-            return {n: _walk(getattr(value, n, None), depth + 1, seen, max_items) for n in fields}
-        return f"<{type(value).__qualname__}>" if _is_opaque(value) else _safe_str(value)
+            return {n: _walk(getattr(value, n, None), depth + 1, seen, max_items, text)
+                    for n in fields}
+        if _is_opaque(value):
+            return f"<{type(value).__qualname__}>"
+        described = _safe_str(value)
+        return described if text is None else text(described)
     finally:
         seen.discard(ident)
 

@@ -93,19 +93,17 @@ def build_record(
         raise ValueError("redacted capture needs a scrubber")
     kind = run.kind
     end = run.end
-    raw_input = None if run.start.inputs is None else clean(to_jsonable(run.start.inputs,
-                                                                          max_items=_MAX_ITEMS))
+    raw_input = None if run.start.inputs is None else storable(run.start.inputs)
     prompt_hash = hasher.hash(raw_input)
     keep_input = raw_input if kind is not SpanKind.EMBEDDING else None
     raw_output: Any = None
     documents: list[dict[str, Any]] = []
     if end is not None and kind is not SpanKind.EMBEDDING:
         if end.documents is not None:
-            documents = [clean(to_jsonable(d.model_dump(), max_items=_MAX_ITEMS))
-                         for d in end.documents]
+            documents = [storable(d.model_dump()) for d in end.documents]
         if end.outputs is not None and not (kind in _DOCUMENT_KINDS and end.documents):
-            raw_output = clean(to_jsonable(end.outputs, max_items=_MAX_ITEMS))
-    error_message = clean(run.error_message) if run.error_message else None
+            raw_output = storable(end.outputs)
+    error_message = _clean_text(run.error_message) if run.error_message else None
     session_id = run.conversation_id
 
     if mode == "redacted" and scrubber is not None:
@@ -183,16 +181,11 @@ def _document(doc: dict[str, Any], content: Any) -> PayloadDocument:
     )
 
 
-def clean(value: Any) -> Any:
-    """JSON-like ``value`` with every string storable anywhere: lone surrogates (which UTF-8
-    cannot encode) and NUL characters (which PostgreSQL text and jsonb reject) replaced."""
-    if isinstance(value, str):
-        return _clean_text(value)
-    if isinstance(value, dict):
-        return {_clean_text(k) if isinstance(k, str) else k: clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clean(v) for v in value]
-    return value
+def storable(value: Any) -> Any:
+    """A JSON-like copy of ``value`` (see :func:`~obs_core._values.to_jsonable`) with every
+    string storable anywhere: lone surrogates (which UTF-8 cannot encode) and NUL characters
+    (which PostgreSQL text and jsonb reject) replaced. One walk does both."""
+    return to_jsonable(value, max_items=_MAX_ITEMS, text=_clean_text)
 
 
 def _clean_text(text: str) -> str:

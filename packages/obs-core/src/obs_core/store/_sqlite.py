@@ -6,6 +6,7 @@ the single migration list in :mod:`obs_core.store._schema`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -64,6 +65,26 @@ def open_connection(path: Path, *, read_only: bool = False) -> sqlite3.Connectio
         conn.close()
         raise
     return conn
+
+
+def upgrade_if_needed(path: Path) -> bool:
+    """Bring an older store file up to this version's schema before a read-only open, when
+    the caller may write it: a viewer should not refuse a store only because no writer has
+    opened it since an upgrade. Nothing is written to a file already current, and a file the
+    caller cannot write is left alone (the read-only open then says what to do). Whether the
+    file was migrated."""
+    try:
+        with contextlib.closing(sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True)) as probe:
+            if _user_version(probe) >= SCHEMA_VERSION:
+                return False
+        if not os.access(path, os.W_OK):
+            return False
+        open_connection(path).close()
+    except (sqlite3.Error, OSError) as exc:
+        logger.debug("could not migrate %s in place: %s", path, exc)
+        return False
+    return True
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from obs_core.metrics import DEFAULT_HALLUCINATION_EVALUATORS
 from obs_core.payloads import PayloadStore
 from obs_core.store import SQLiteEvaluationStore, SQLiteTraceStore
+from obs_core.store._sqlite import upgrade_if_needed
 from obs_core.ui import _api, _overview, _trace
 from obs_core.ui._params import ApiError
 
@@ -138,13 +139,15 @@ def serve(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
           ) -> UiServer:
     """Bind the viewer (not yet serving). A non-loopback ``host`` without a token is refused.
 
-    The trace database (spans and evaluations) is opened read-only. ``payload_store``, when
+    The trace database (spans and evaluations) is opened read-only; a file from an older
+    version is migrated first when it is writable. ``payload_store``, when
     given, supplies each span's scrubbed payloads and is closed with the server.
     ``hallucination_evaluators`` names the evaluators whose failed result flags a trace as a
     likely hallucination (the same default as the evaluation metrics).
     """
     if token is None and not is_loopback(host):
         raise ValueError(f"binding {host} beyond loopback requires an access token")
+    upgrade_if_needed(db_path)
     store = SQLiteTraceStore(db_path, read_only=True)
     try:
         evaluations = SQLiteEvaluationStore(db_path, read_only=True)
