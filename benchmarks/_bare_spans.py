@@ -11,13 +11,13 @@ for the same runs on the LangChain workloads.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
+from _hooks import attach_langchain_handler, quiet_span_handler
 from _workloads import Framework
 
 _HIDDEN = "langsmith:hidden"
@@ -68,7 +68,6 @@ class _Spans:
 
 def _install_langchain(tracer: Tracer) -> None:
     from langchain_core.callbacks import BaseCallbackHandler
-    from langchain_core.tracers.context import register_configure_hook
 
     spans = _Spans(tracer)
 
@@ -150,19 +149,15 @@ def _install_langchain(tracer: Tracer) -> None:
                                **kwargs: Any) -> None:
             spans.end(run_id, error=error)
 
-    slot: ContextVar[Any] = ContextVar("bench_bare_spans", default=None)
-    slot.set(BareSpansHandler())
-    register_configure_hook(slot, True)
+    attach_langchain_handler(BareSpansHandler(), "bench_bare_spans")
 
 
 def _install_llamaindex(tracer: Tracer) -> None:
     from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
-    from llama_index.core.instrumentation.span import SimpleSpan
-    from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 
     spans = _Spans(tracer)
 
-    class BareSpanHandler(BaseSpanHandler[SimpleSpan]):
+    class BareSpanHandler(quiet_span_handler()):  # type: ignore[misc]
         def span_enter(self, id_: str, bound_args: Any, instance: Any = None,
                        parent_id: str | None = None, tags: Any = None, **kwargs: Any) -> None:
             name = id_.partition("-")[0]
@@ -175,14 +170,5 @@ def _install_llamaindex(tracer: Tracer) -> None:
         def span_drop(self, id_: str, bound_args: Any, instance: Any = None,
                       err: BaseException | None = None, **kwargs: Any) -> None:
             spans.end(id_, error=err)
-
-        def new_span(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-        def prepare_to_exit_span(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-        def prepare_to_drop_span(self, *args: Any, **kwargs: Any) -> None:
-            return None
 
     get_dispatcher().add_span_handler(BareSpanHandler())

@@ -103,49 +103,25 @@ def _noop_handler(framework: Framework) -> Tracing:
     """A handler that does nothing, hooked in the way obs hooks in: what the framework's own
     callback or dispatcher machinery costs once any handler is attached, which every tracer
     pays before doing any work of its own."""
-    if framework == "langchain":
-        from contextvars import ContextVar
+    from _hooks import attach_langchain_handler, quiet_span_handler
 
+    if framework == "langchain":
         from langchain_core.callbacks import BaseCallbackHandler
-        from langchain_core.tracers.context import register_configure_hook
 
         class NoopHandler(BaseCallbackHandler):
             run_inline = True
 
-        slot: ContextVar[Any] = ContextVar("bench_noop_handler", default=None)
-        slot.set(NoopHandler())
-        register_configure_hook(slot, True)
+        attach_langchain_handler(NoopHandler(), "bench_noop_handler")
         return Tracing()
     from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
     from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-    from llama_index.core.instrumentation.span import SimpleSpan
-    from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
-
-    class NoopSpanHandler(BaseSpanHandler[SimpleSpan]):
-        def span_enter(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-        def span_exit(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-        def span_drop(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-        def new_span(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-        def prepare_to_exit_span(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-        def prepare_to_drop_span(self, *args: Any, **kwargs: Any) -> None:
-            return None
 
     class NoopEventHandler(BaseEventHandler):
         def handle(self, event: Any, **kwargs: Any) -> None:
             return None
 
     dispatcher = get_dispatcher()
-    dispatcher.add_span_handler(NoopSpanHandler())
+    dispatcher.add_span_handler(quiet_span_handler()())
     dispatcher.add_event_handler(NoopEventHandler())
     return Tracing()
 
