@@ -39,6 +39,7 @@ OBS_CAPTURE_CONTENT: Final = EnvVar(name="OBS_CAPTURE_CONTENT", doc="Payload cap
 OBS_CONTENT_ON_SPANS: Final = EnvVar(name="OBS_CONTENT_ON_SPANS", doc="``true`` puts (scrubbed) prompts and answers on spans too.")
 OBS_PAYLOAD_STORE: Final = EnvVar(name="OBS_PAYLOAD_STORE", doc="Payload store: SQLite path, ``postgresql://`` DSN, or ``false``.")
 OBS_PAYLOAD_TTL_DAYS: Final = EnvVar(name="OBS_PAYLOAD_TTL_DAYS", doc="Days payloads are kept (default 30).")
+OBS_PAYLOAD_SAMPLE_RATE: Final = EnvVar(name="OBS_PAYLOAD_SAMPLE_RATE", doc="Share of traces whose payloads are captured, 0 to 1 (default 1).")
 OBS_HASH_SECRET: Final = EnvVar(name="OBS_HASH_SECRET", doc="Secret key of the prompt hash (HMAC-SHA256).")
 OBS_PROMETHEUS_PORT: Final = EnvVar(name="OBS_PROMETHEUS_PORT", doc="Serve Prometheus metrics on this port (127.0.0.1).")
 OBS_ORPHAN_TIMEOUT_S: Final = EnvVar(name="OBS_ORPHAN_TIMEOUT_S", doc="Seconds before an unfinished run is ended as orphaned (default 600).")

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace
@@ -28,15 +28,13 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace import TracerProvider
 
 from obs_core import _env
+from obs_core._config_hooks import alerts_hook, evaluation_hook, payloads_hook
 from obs_core._export import BoundedExportProcessor
 from obs_core._guard import guard
 from obs_core._paths import default_trace_store_path, ensure_private_dir
 from obs_core._recorder_settings import RecorderSettings
 from obs_core.pricing import ModelPrice, PriceTable
 from obs_core.runs import RunObserver
-
-if TYPE_CHECKING:
-    from obs_core.payloads import PayloadCapture, Scrubber
 
 logger = logging.getLogger("obs.config")
 
@@ -108,6 +106,7 @@ def configure(
     content_on_spans: bool | None = None,
     payload_store: str | Path | bool | None = None,
     payload_ttl_days: float | None = None,
+    payload_sample_rate: float | None = None,
     hash_secret: str | None = None,
     prometheus_port: int | None = None,
     orphan_timeout_s: float | None = None,
@@ -126,6 +125,8 @@ def configure(
     on if ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, payloads are captured scrubbed, and message
     content stays off spans.
 
+    ``payload_sample_rate``: the share of traces whose payloads are captured (default 1.0),
+    chosen by trace id like OpenTelemetry's ratio sampler, so a trace is kept whole or not at all.
     ``alerts``: ``True`` for the default rules, an :class:`obs_core.alerts.AlertsConfig` or a
     list of rules; evaluated in-process and sent to ``alert_sinks`` (default: the log).
     ``drift``: watch retrieval-score drift (on by default when alerts are on).
@@ -194,12 +195,12 @@ def configure(
                       otlp_endpoint=traces_endpoint, capture_content=capture,  # type: ignore[arg-type]
                       processors=processors)
         all_observers = list(observers)
-        scrubber, captured = _payloads_hook(runtime, capture, payload_store, payload_ttl_days,
-                                            hash_secret, all_observers)
+        scrubber, captured = payloads_hook(runtime, capture, payload_store, payload_ttl_days,
+                                           payload_sample_rate, hash_secret, all_observers)
         redacting = capture != "full"
-        listeners = _alerts_hook(runtime, alerts, alert_sinks, drift, mp)
+        listeners = alerts_hook(runtime, alerts, alert_sinks, drift, mp)
         if evaluation is not None:
-            all_observers.append(_evaluation_hook(runtime, evaluation, scrubber, listeners, mp))
+            all_observers.append(evaluation_hook(runtime, evaluation, scrubber, listeners, mp))
         runtime.settings = RecorderSettings(
             max_attribute_length=max_len, orphan_timeout_s=orphan, content_on_spans=on_spans,
             scrub=scrubber.scrub if redacting else None,
@@ -408,92 +409,3 @@ def _build_meter_provider(port: int | None, otlp_endpoint: str | None, protocol:
     if set_global:
         otel_metrics.set_meter_provider(mp)
     return mp
-
-
-def _evaluation_hook(runtime: Obs, evaluation: Any, scrubber: Scrubber, listeners: list[Any],
-                     meter_provider: MeterProvider | None) -> RunObserver:
-    """The evaluation pipeline as a run observer, sharing the scrubber and the alert engine."""
-    import dataclasses
-
-    from obs_core.evals.pipeline import EvaluationSettings, build_pipeline
-
-    if not isinstance(evaluation, EvaluationSettings):
-        raise ObsConfigError("evaluation must be an obs_core.evals.pipeline.EvaluationSettings")
-    if evaluation.scrubber is None:
-        evaluation = dataclasses.replace(evaluation, scrubber=scrubber)
-    pipeline = build_pipeline(
-        evaluation, tracer_provider=runtime.tracer_provider, meter_provider=meter_provider,
-        trace_store_path=runtime.trace_store_path,
-        evaluation_listeners=[x for x in listeners if hasattr(x, "on_evaluation")],
-    )
-    runtime.closers.append(pipeline)
-    return pipeline
-
-
-def _alerts_hook(runtime: Obs, alerts: Any, sinks: Sequence[Any] | None, drift: bool | None,
-                 meter_provider: MeterProvider | None) -> list[Any]:
-    """The alert engine and drift detector, fed with the facts of every finished span."""
-    if not alerts and not drift:
-        return []
-    from obs_core.alerts import AlertEngine, AlertsConfig, default_rules
-    from obs_core.drift import DriftDetector
-
-    if alerts is True or (drift and not alerts):
-        rules = default_rules() if alerts else []
-    elif isinstance(alerts, AlertsConfig):
-        rules = list(alerts.rules)
-    else:
-        rules = list(alerts or [])
-    engine = AlertEngine(rules, sinks=list(sinks) if sinks is not None else None)
-    listeners: list[Any] = [engine]
-    if drift is not False:
-        detector = DriftDetector(meter_provider=meter_provider, tracer_provider=runtime.tracer_provider)
-        engine.watch_drift(detector)
-        listeners.append(detector)
-    if meter_provider is not None:
-        engine.register_metrics(meter_provider)
-    engine.start()
-    runtime.closers.append(_Stopper(engine))
-    return listeners
-
-
-class _Stopper:
-    """Adapts objects with ``stop()`` to the flush/close protocol of ``Obs.closers``."""
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-
-    def flush(self, timeout_s: float) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.target.stop()
-
-
-def _payloads_hook(runtime: Obs, capture: str, store: str | Path | bool | None,
-                   ttl_days: float | None, secret: str | None,
-                   observers: list[RunObserver]) -> tuple[Scrubber, PayloadCapture | None]:
-    """The shared scrubber, and payload capture into the payload store (unless ``none``)."""
-    from obs_core.payloads import PayloadSettings, Scrubber, build_capture
-
-    scrubber = Scrubber()
-    if store is None:
-        raw = _env.OBS_PAYLOAD_STORE.get()
-        if raw is not None and raw.strip().lower() in {"false", "0", "no", "off", "none"}:
-            store = False
-        elif raw:
-            store = raw
-    if store is True:
-        store = None  # True means "the default store"
-    if ttl_days is None:
-        ttl_days = _env.parse_number(_env.OBS_PAYLOAD_TTL_DAYS)
-    settings = PayloadSettings(
-        capture=capture,  # type: ignore[arg-type]
-        store=store, ttl_days=ttl_days if ttl_days is not None else 30.0,
-        hash_secret=secret or _env.OBS_HASH_SECRET.get(),
-    )
-    captured = build_capture(settings, scrubber)
-    if captured is not None:
-        observers.append(captured)
-        runtime.closers.append(captured)
-    return scrubber, captured

@@ -33,6 +33,8 @@ from obs_core.runs import FinishedRun
 
 logger = logging.getLogger("obs.payloads")
 
+_TRACE_ID_LOW_RANGE = 2**64
+
 
 class PayloadCapture:
     """Records the payloads of model, tool, retriever, reranker and embedding runs (a
@@ -57,6 +59,7 @@ class PayloadCapture:
         event_log: PayloadEventLog | None = None,
         ttl: timedelta | None = timedelta(days=30),
         max_buffered: int = 10_000,
+        sample_rate: float = 1.0,
         batch_size: int = 256,
         flush_interval_s: float = 1.0,
         retry_initial_s: float = 0.5,
@@ -67,8 +70,12 @@ class PayloadCapture:
             raise ValueError(f"capture mode must be 'redacted' or 'full', got {mode!r}")
         if mode == "redacted" and scrubber is None:
             raise ValueError("redacted capture needs a scrubber")
+        if not 0.0 <= sample_rate <= 1.0:
+            raise ValueError(f"sample_rate must be between 0 and 1, got {sample_rate}")
         self.mode = mode
         self.store = store
+        self.sample_rate = sample_rate
+        self._sample_bound = round(sample_rate * _TRACE_ID_LOW_RANGE)
         self.ttl = ttl
         self._event_log = event_log
         self._limiter = limiter or PayloadLimiter(max_bytes=256 * 1024)
@@ -96,9 +103,19 @@ class PayloadCapture:
         return f"PayloadCapture(mode={self.mode!r}, store={self.store!r})"
 
     def on_run_end(self, run: FinishedRun) -> None:
-        """Called on the callback thread: filter by kind and enqueue, nothing else."""
-        if run.kind in CAPTURED_KINDS:
+        """Called on the callback thread: filter by kind and sampled trace, enqueue, nothing
+        else."""
+        if run.kind in CAPTURED_KINDS and (self.sample_rate == 1.0 or self.samples(run.trace_id)):
             self._writer.submit(run)
+
+    def samples(self, trace_id: str) -> bool:
+        """Whether the payloads of ``trace_id`` (32 hex digits) are captured at this rate: its
+        lower 64 bits below the rate's share of their range, OpenTelemetry's ratio rule. A
+        malformed id is captured, and the record builder counts it."""
+        try:
+            return int(trace_id[-16:], 16) < self._sample_bound
+        except ValueError:
+            return True
 
     def build(self, run: FinishedRun) -> PayloadRecord | None:
         """The record for ``run``: what the writer thread stores, callable directly by tools

@@ -36,6 +36,10 @@ class PayloadSettings:
     ttl_days: float | None = 30.0
     """Records older than this are purged by the writer and by ``obs purge``; ``None`` keeps
     them forever."""
+    sample_rate: float = 1.0
+    """Share of traces whose payloads are captured, decided by trace id as OpenTelemetry's
+    ratio sampler decides (the lower 64 bits against the rate), so a trace's records are kept
+    or skipped together and agree with a ``traceidratio`` sampler at the same rate."""
     max_payload_bytes: int = 256 * 1024
     """Largest input, output or document content kept inline (UTF-8 JSON bytes)."""
     oversize: Literal["truncate", "offload"] = "truncate"
@@ -62,6 +66,8 @@ class PayloadSettings:
             raise ObsConfigError(f"oversize={self.oversize!r}: expected truncate or offload")
         if self.ttl_days is not None and self.ttl_days <= 0:
             raise ObsConfigError(f"ttl_days must be positive, got {self.ttl_days}")
+        if not 0.0 <= self.sample_rate <= 1.0:
+            raise ObsConfigError(f"sample_rate must be between 0 and 1, got {self.sample_rate}")
         if self.max_payload_bytes < 64:
             raise ObsConfigError(f"max_payload_bytes must be at least 64, got {self.max_payload_bytes}")
         if self.max_buffered < 1:
@@ -140,4 +146,5 @@ def build_capture(settings: PayloadSettings, scrubber: SupportsScrub | None) -> 
         event_log=event_log,
         ttl=timedelta(days=settings.ttl_days) if settings.ttl_days is not None else None,
         max_buffered=settings.max_buffered,
+        sample_rate=settings.sample_rate,
     )
