@@ -27,13 +27,6 @@ from obs_core.spans import RetrievedDocument, SpanKind, TokenUsage
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLitePayloadStore]:
-    s = SQLitePayloadStore(tmp_path / "payloads.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def capture(store: SQLitePayloadStore) -> Iterator[PayloadCapture]:
     c = make_capture(store)
     yield c

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,6 @@ from obs_core.payloads._hashing import load_or_create_secret
 from obs_core.payloads.record import BLOB_KEY, TRUNCATED_KEY
 from obs_core.runs import FinishedRun
 from obs_core.spans import RetrievedDocument, SpanKind
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLitePayloadStore]:
-    s = SQLitePayloadStore(tmp_path / "payloads.db")
-    yield s
-    s.close()
 
 
 def _capture_one(capture: PayloadCapture, store: SQLitePayloadStore,

@@ -3,7 +3,6 @@ sampler chooses, each trace kept or skipped whole."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,6 @@ _IDS = RandomIdGenerator()
 def trace_id() -> str:
     """An id as the SDK makes them (a UUID4's variant bits would fix the lower half's top)."""
     return f"{_IDS.generate_trace_id():032x}"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLitePayloadStore]:
-    s = SQLitePayloadStore(tmp_path / "payloads.db")
-    yield s
-    s.close()
 
 
 def _stored_traces(capture: PayloadCapture, store: SQLitePayloadStore,
