@@ -66,12 +66,13 @@ def test_results_file_keeps_the_side_benchmark_figures(
 def test_payload_store_benchmark_reports_both_stores_against_their_targets() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_payload_store.py"), "--records", "300",
-         "--rounds", "1", "--batch", "100"],
+         "--rounds", "1", "--batch", "100", "--prefill", "200"],
         capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {line.split("|")[1].strip(): line for line in done.stdout.splitlines()
             if line.startswith(("| sqlite", "| postgres"))}
     assert set(rows) == {"sqlite", "postgres"}
+    assert "into a store holding 200" in done.stdout
     assert "| 5,000 |" in rows["sqlite"]
     assert "| 10,000 |" in rows["postgres"]
 
