@@ -109,12 +109,17 @@ class Verdict:
         return bool(self.peer_target_met is not False and self.span_target_met is not False)
 
 
+def _best_peer(by_mode: dict[str, Figures]) -> Figures | None:
+    """The peer with the smallest overhead in this workload, if any peer ran."""
+    peers = [by_mode[p] for p in PEERS if p in by_mode and by_mode[p].ok]
+    return min(peers, key=lambda f: f.overhead_us) if peers else None
+
+
 def verdicts(table: dict[str, dict[str, Figures]]) -> list[Verdict]:
     out: list[Verdict] = []
     for w, by_mode in table.items():
         obs = by_mode.get("obs-default")
-        peers = [by_mode[p] for p in PEERS if p in by_mode and by_mode[p].ok]
-        best = min(peers, key=lambda f: f.overhead_us) if peers else None
+        best = _best_peer(by_mode)
         if obs is None or not obs.ok:
             out.append(Verdict(workload=w, obs_overhead_us=None, best_peer=best.mode if best else None,
                                best_peer_overhead_us=best.overhead_us if best else None,
@@ -142,8 +147,8 @@ def floor(table: dict[str, dict[str, Figures]]) -> str:
         bare = by_mode.get("bare-spans")
         if bare is None or not bare.ok:
             continue
-        peers = [by_mode[p].overhead_us for p in PEERS if p in by_mode and by_mode[p].ok]
-        third = PEER_FRACTION * min(peers) if peers else None
+        best = _best_peer(by_mode)
+        third = PEER_FRACTION * best.overhead_us if best is not None else None
         cells = [f"{_us(bare.overhead_us)} ({bare.spans_per_run:.0f})", _us(third),
                  _us(third - bare.overhead_us) if third is not None else "–"]
         for m in ("obs-minimal", "obs-default"):

@@ -6,7 +6,6 @@ the single migration list in :mod:`obs_core.store._schema`.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sqlite3
@@ -74,12 +73,15 @@ def upgrade_if_needed(path: Path) -> bool:
     caller cannot write is left alone (the read-only open then says what to do). Whether the
     file was migrated."""
     try:
-        with contextlib.closing(sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True)) as probe:
-            if _user_version(probe) >= SCHEMA_VERSION:
-                return False
-        if not os.access(path, os.W_OK):
-            return False
+        open_connection(path, read_only=True).close()
+        return False  # already current
+    except SchemaTooOldError:
+        pass
+    except (sqlite3.Error, OSError):
+        return False  # unreadable: the read-only open that follows reports it
+    if not os.access(path, os.W_OK):
+        return False
+    try:
         open_connection(path).close()
     except (sqlite3.Error, OSError) as exc:
         logger.debug("could not migrate %s in place: %s", path, exc)
